@@ -1,0 +1,153 @@
+"""The component model, after the OpenTelemetry Collector's `component` package.
+
+A component is built by a `Factory` from a config dataclass. Data moves between components as
+OTLP protobuf request messages (`ExportTraceServiceRequest`, `ExportMetricsServiceRequest`,
+`ExportLogsServiceRequest`): receivers parse once and nothing converts on the way through.
+
+Lifecycle contract (as in the Go collector's component.go):
+- `start(host)` returns quickly; background work runs on tasks the component owns.
+- `shutdown()` stops that work and flushes; it is safe without `start` and safe twice.
+- `consume(data)` returns when the data is accepted (queued or delivered). It raises
+  `PermanentError` for data that can never be accepted (never retried; HTTP 400) and any other
+  exception, `RetryableError` with an optional delay included, for "try again" (HTTP 503/429,
+  gRPC UNAVAILABLE). A consumer must not keep a reference to `data` after raising; after
+  returning it owns it, and the caller must not mutate it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+if TYPE_CHECKING:
+    from routewatch.collector.telemetry import Telemetry
+
+Data: TypeAlias = ExportTraceServiceRequest | ExportMetricsServiceRequest | ExportLogsServiceRequest
+
+
+class Signal(StrEnum):
+    TRACES = "traces"
+    METRICS = "metrics"
+    LOGS = "logs"
+
+
+REQUEST_TYPES: Mapping[Signal, type[Data]] = {
+    Signal.TRACES: ExportTraceServiceRequest,
+    Signal.METRICS: ExportMetricsServiceRequest,
+    Signal.LOGS: ExportLogsServiceRequest,
+}
+
+
+class Kind(StrEnum):
+    RECEIVER = "receiver"
+    PROCESSOR = "processor"
+    EXPORTER = "exporter"
+    CONNECTOR = "connector"
+    EXTENSION = "extension"
+
+
+class Stability(StrEnum):
+    DEVELOPMENT = "development"
+    ALPHA = "alpha"
+    BETA = "beta"
+    STABLE = "stable"
+
+
+_TYPE_RE = re.compile(r"^[a-zA-Z][0-9a-zA-Z_]{0,62}$")
+_NAME_RE = re.compile(r"^[^\s/]{1,1024}$")
+
+
+@dataclass(frozen=True, order=True)
+class ComponentID:
+    """`type[/name]`, e.g. `otlp`, `otlp/backup`."""
+
+    type: str
+    name: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> ComponentID:
+        """Parse `type[/name]`; ValueError with the Go collector's wording when invalid."""
+        type_, sep, name = text.strip().partition("/")
+        if not _TYPE_RE.match(type_):
+            raise ValueError(
+                f"invalid character(s) in type {type_!r}"
+                if type_
+                else f"id {text!r}: the part before / should not be empty"
+            )
+        if sep and not name:
+            raise ValueError(f"id {text!r}: the part after / should not be empty")
+        if name and not _NAME_RE.match(name):
+            raise ValueError(f"invalid character(s) in name {name!r}")
+        return cls(type_, name)
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.name}" if self.name else self.type
+
+
+@runtime_checkable
+class Consumer(Protocol):
+    async def consume(self, data: Data) -> None: ...
+
+
+class Host(Protocol):
+    """What a started component may ask of the running collector."""
+
+    def get_extension(self, id: ComponentID) -> Component | None: ...
+
+
+@runtime_checkable
+class Component(Protocol):
+    async def start(self, host: Host) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
+@dataclass
+class CreateSettings:
+    """Passed to every create function."""
+
+    id: ComponentID
+    kind: Kind
+    telemetry: Telemetry
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("routewatch"))
+    # The signal of the pipeline the component is created for (for connectors: the input).
+    signal: Signal | None = None
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """Labels for self-telemetry, named as the Go collector names them."""
+        return {self.kind.value: str(self.id)}
+
+
+# create(settings, config, next_consumer) -> component. Exporters get next_consumer=None.
+CreateFunc = Callable[[CreateSettings, Any, Consumer | None], Any]
+CreateExtensionFunc = Callable[[CreateSettings, Any], Any]
+
+
+@dataclass(frozen=True)
+class Factory:
+    """Declares a component type, as the Go collector's `NewFactory(type, default, With...)`.
+
+    For receivers, processors and exporters `create` is keyed by signal; for connectors by
+    (input signal, output signal); extensions use `create_extension`.
+    """
+
+    type: str
+    kind: Kind
+    create_default_config: Callable[[], Any]
+    create: Mapping[Any, CreateFunc] = field(default_factory=dict)
+    stability: Mapping[Any, Stability] = field(default_factory=dict)
+    create_extension: CreateExtensionFunc | None = None
+
+    def signals(self) -> list[Any]:
+        return list(self.create)

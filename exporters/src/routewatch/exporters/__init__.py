@@ -1,0 +1,1 @@
+"""routewatch exporters: cores shared by in-process SDK exporters and collector components."""

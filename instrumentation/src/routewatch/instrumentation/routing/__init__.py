@@ -1,0 +1,1 @@
+"""Routing layer: route spans around declared routers, attempts, fallbacks, cache lookups."""
