@@ -40,7 +40,7 @@ class MotoServer:
 
 @contextmanager
 def moto_server() -> Iterator[MotoServer]:
-    """Start moto's threaded server; credentials for boto3 come from the environment too."""
+    """Start moto's threaded server, emptied; boto3 credentials are set in the environment too."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -50,7 +50,10 @@ def moto_server() -> Iterator[MotoServer]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    moto = MotoServer(endpoint_url=f"http://127.0.0.1:{port}")
+    # moto's backends are process-wide: start every server empty.
+    moto.reset()
     try:
-        yield MotoServer(endpoint_url=f"http://127.0.0.1:{port}")
+        yield moto
     finally:
         server.stop()
