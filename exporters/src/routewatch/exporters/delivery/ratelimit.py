@@ -1,0 +1,62 @@
+"""A token bucket per key (PagerDuty allows about 120 events per minute per routing key).
+
+`acquire` waits (through the injected sleep) until a token is free rather than failing: a
+burst of alerts is delivered late, never dropped for our own limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from routewatch.exporters.delivery.retry import Clock, Sleep
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBuckets:
+    def __init__(
+        self,
+        per_minute: float = 120.0,
+        burst: float | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive")
+        self.rate = per_minute / 60.0
+        self.capacity = float(burst if burst is not None else per_minute)
+        self._clock = clock
+        self._sleep = sleep
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = asyncio.Lock()
+
+    def _refill(self, key: str) -> _Bucket:
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(self.capacity, now)
+        else:
+            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+        return bucket
+
+    async def acquire(self, key: str) -> float:
+        """Take one token for `key`, waiting until one is free; returns the seconds waited."""
+        waited = 0.0
+        # One waiter at a time keeps the order of events per exporter.
+        async with self._lock:
+            while True:
+                bucket = self._refill(key)
+                if bucket.tokens >= 1.0:
+                    bucket.tokens -= 1.0
+                    return waited
+                wait = (1.0 - bucket.tokens) / self.rate
+                waited += wait
+                await self._sleep(wait)
