@@ -1,5 +1,8 @@
 """A token bucket per key (PagerDuty allows about 120 events per minute per routing key).
 
+The local PagerDuty server limits with the same bucket, so a channel configured with the
+server's rate never sees a 429 from it; a real 429 is retried with backoff anyway.
+
 `acquire` waits (through the injected sleep) until a token is free rather than failing: a
 burst of alerts is delivered late, never dropped for our own limit.
 """
@@ -47,16 +50,20 @@ class TokenBuckets:
             bucket.updated = now
         return bucket
 
+    def try_acquire(self, key: str) -> float:
+        """Take one token for `key` if one is free: 0.0; else the seconds until one is."""
+        bucket = self._refill(key)
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate
+
     async def acquire(self, key: str) -> float:
         """Take one token for `key`, waiting until one is free; returns the seconds waited."""
         waited = 0.0
         # One waiter at a time keeps the order of events per exporter.
         async with self._lock:
-            while True:
-                bucket = self._refill(key)
-                if bucket.tokens >= 1.0:
-                    bucket.tokens -= 1.0
-                    return waited
-                wait = (1.0 - bucket.tokens) / self.rate
+            while (wait := self.try_acquire(key)) > 0.0:
                 waited += wait
                 await self._sleep(wait)
+        return waited
