@@ -194,3 +194,11 @@ def shared_history() -> DeliveryHistory:
         if _shared is None:
             _shared = DeliveryHistory()
         return _shared
+
+
+def reset_shared_history() -> None:
+    """Forget the process-wide history (in memory only; what was persisted stays): a fresh
+    start, as after a restart."""
+    global _shared
+    with _shared_lock:
+        _shared = None
