@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.alert_delivery import ROUTING_KEY
+from support.moto import MotoServer, moto_server
+
 from routewatch.collector.alerting.history import reset_shared_history
 from routewatch.collector.alerting.send_test import expand_env, main
 from routewatch.collector.devservers.pagerduty_server import PagerDutyServer, pagerduty_server
-from support.alert_delivery import ROUTING_KEY
-from support.moto import MotoServer, moto_server
 
 EU_KEY = "E" * 32
 BAD_KEY = "B" * 32
