@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,17 @@ async def test_history_survives_a_restart_so_a_downgrade_still_resolves(
     await after.shutdown()
     for client in host.clients:
         client.close()
+
+
+async def test_concurrent_requests_keep_trigger_before_resolve(pd: PagerDutyServer) -> None:
+    # Parallel queue consumers: the trigger's request is slowed by a 503 and a retry; its
+    # resolve, pushed meanwhile, must not overtake it (or the incident would stay open).
+    cfg = config({"routing_key": ROUTING_KEY, "url": pd.url, "retry_on_failure": FAST_RETRY})
+    exporter = new_pagerduty_exporter(settings(), cfg, **FakeClock().clocks())
+    pd.inject(503)
+    trigger = alerts_to_request([sample_alert()], now=1.0)
+    resolve = alerts_to_request([sample_alert(status="resolved", notification_id="n-2")], now=2.0)
+    await asyncio.gather(exporter.consume(trigger), exporter.consume(resolve))
+    assert [e["event_action"] for e in pd.events] == ["trigger", "resolve"]
+    assert pd.open_incidents() == []
+    await exporter.shutdown()

@@ -253,3 +253,11 @@ async def test_unreachable_endpoint_is_retryable() -> None:
     [result] = await sns.notify(sample_alert())
     assert result.outcome == "failed" and result.retryable
     assert result.error.startswith("network error")
+
+
+def test_client_region_comes_from_the_topic_arns_unless_set() -> None:
+    eu = "arn:aws:sns:eu-west-1:123456789012:a"
+    us = "arn:aws:sns:us-east-1:123456789012:b"
+    assert SnsOptions(topic_arn=eu).client_region == "eu-west-1"
+    assert SnsOptions(topic_arn=eu, region="eu-central-1").client_region == "eu-central-1"
+    assert SnsOptions(topic_arns={"critical": eu, "info": us}).client_region is None

@@ -12,6 +12,8 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 
 from routewatch.exporters.alerts import Alert
 from routewatch.exporters.delivery.plan import OpenNotifications, Step, plan
@@ -60,9 +62,7 @@ class Channel(ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
-    def _result(
-        self, alert: Alert, step: Step | None, outcome: Outcome, **kw: object
-    ) -> DeliveryResult:
+    def _result(self, alert: Alert, step: Step | None, outcome: Outcome) -> DeliveryResult:
         return DeliveryResult(
             fingerprint=alert.fingerprint,
             alertname=alert.alertname,
@@ -73,12 +73,12 @@ class Channel(ABC):
             outcome=outcome,
             notification_id=alert.notification_id,
             time=self.wall(),
-            **kw,  # type: ignore[arg-type]
         )
 
     async def notify(self, alert: Alert) -> list[DeliveryResult]:
         if not alert.fingerprint:
-            return [self._result(alert, None, "dropped", error="alert has no fingerprint")]
+            result = self._result(alert, None, "dropped")
+            return [replace(result, error="alert has no fingerprint")]
         steps = plan(
             alert,
             self.home(alert),
@@ -93,18 +93,17 @@ class Channel(ABC):
             started = self.clock()
             try:
                 (remote_id, truncated), attempts = await call_with_retry(
-                    lambda step=step: self.send(alert, step),  # type: ignore[misc]
+                    partial(self.send, alert, step),
                     self.backoff,
                     clock=self.clock,
                     sleep=self.sleep,
                     rand=self.rand,
                 )
             except DeliveryError as err:
+                failed = self._result(alert, step, "failed")
                 results.append(
-                    self._result(
-                        alert,
-                        step,
-                        "failed",
+                    replace(
+                        failed,
                         attempts=err.attempts,
                         error=str(err),
                         retryable=err.retryable,
@@ -113,11 +112,10 @@ class Channel(ABC):
                 )
                 continue
             self.open.delivered(alert.fingerprint, step)
+            delivered = self._result(alert, step, "delivered")
             results.append(
-                self._result(
-                    alert,
-                    step,
-                    "delivered",
+                replace(
+                    delivered,
                     attempts=attempts,
                     remote_id=remote_id,
                     truncated=truncated,

@@ -3,11 +3,14 @@
 Each notification is retried by the channel itself (backoff, rate limit); what is left is
 reported in a `RequestOutcome` that the collector turns into a permanent or retryable error.
 Notifications already delivered are remembered (by notification id), so that when the whole
-request is tried again only the ones that failed are sent again.
+request is tried again only the ones that failed are sent again. One request at a time, as
+Alertmanager runs one pipeline per receiver: with parallel queue consumers a resolve could
+otherwise overtake its trigger and leave an incident open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -68,8 +71,13 @@ class Deliverer:
         self.notifier = notifier
         self._remember = remember
         self._done: OrderedDict[str, None] = OrderedDict()
+        self._lock = asyncio.Lock()
 
     async def deliver_alerts(self, alerts: Iterable[Alert]) -> RequestOutcome:
+        async with self._lock:
+            return await self._deliver(alerts)
+
+    async def _deliver(self, alerts: Iterable[Alert]) -> RequestOutcome:
         outcome = RequestOutcome()
         for alert in alerts:
             key = notification_key(alert)

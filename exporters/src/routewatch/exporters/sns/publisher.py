@@ -57,6 +57,18 @@ class SnsOptions:
     # Connect and read timeout of one Publish call; 0 means botocore's default.
     timeout: float = 10.0
 
+    @property
+    def client_region(self) -> str | None:
+        """`region`, else the one of the topic ARNs when they agree (arn:aws:sns:REGION:...)."""
+        if self.region:
+            return self.region
+        regions = {
+            arn.split(":")[3]
+            for arn in [self.topic_arn, *self.topic_arns.values()]
+            if arn.count(":") >= 5
+        }
+        return regions.pop() if len(regions) == 1 else None
+
     def topic_for(self, severity: str) -> str | None:
         if severity not in self.severities:
             return None
@@ -106,7 +118,7 @@ class SnsNotifier(Channel):
                 )
                 self._client = boto3.session.Session().client(
                     "sns",
-                    region_name=self.options.region or None,
+                    region_name=self.options.client_region,
                     endpoint_url=self.options.endpoint or None,
                     config=BotocoreConfig(
                         retries={"total_max_attempts": 1, "mode": "standard"}, **timeouts

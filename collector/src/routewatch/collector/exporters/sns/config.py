@@ -36,7 +36,7 @@ class Config(ExporterHelperConfig):
     topic_arn: str = ""
     # severity -> topic ARN; `topic_arn` is used for a severity not listed.
     topic_arns: dict[str, str] = field(default_factory=dict)
-    # Empty: botocore's (AWS_REGION, the profile); the region of a topic ARN is not guessed.
+    # Empty: the topics' region (from their ARNs), else botocore's (AWS_REGION, the profile).
     region: str = ""
     # Empty: the AWS endpoint of the region (tests and LocalStack set their own).
     endpoint: str = ""
