@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -215,4 +216,30 @@ async def test_concurrent_requests_keep_trigger_before_resolve(pd: PagerDutyServ
     await asyncio.gather(exporter.consume(trigger), exporter.consume(resolve))
     assert [e["event_action"] for e in pd.events] == ["trigger", "resolve"]
     assert pd.open_incidents() == []
+    await exporter.shutdown()
+
+
+async def test_two_collectors_with_the_same_alert_open_one_incident(pd: PagerDutyServer) -> None:
+    cfg = config({"routing_key": ROUTING_KEY, "url": pd.url})
+    first = new_pagerduty_exporter(settings("a"), cfg, **FakeClock().clocks())
+    second = new_pagerduty_exporter(settings("b"), cfg, **FakeClock().clocks())
+    # each instance evaluates the same rule on the same data: same fingerprint, own ids
+    await first.consume(alerts_to_request([sample_alert(notification_id="a-1")], now=1.0))
+    await second.consume(alerts_to_request([sample_alert(notification_id="b-1")], now=1.0))
+    assert len(pd.incidents) == 1 and len(pd.incidents[0].events) == 2
+    resolved = sample_alert(status="resolved", notification_id="a-2")
+    await first.consume(alerts_to_request([resolved], now=2.0))
+    await second.consume(alerts_to_request([replace(resolved, notification_id="b-2")], now=2.0))
+    assert pd.open_incidents() == [] and len(pd.incidents) == 1
+    await first.shutdown()
+    await second.shutdown()
+
+
+async def test_an_alert_without_fingerprint_is_dropped_permanently(pd: PagerDutyServer) -> None:
+    cfg = config({"routing_key": ROUTING_KEY, "url": pd.url})
+    exporter = new_pagerduty_exporter(settings(), cfg, **FakeClock().clocks())
+    with pytest.raises(PermanentError, match="dropped: alert has no fingerprint"):
+        await exporter.consume(alerts_to_request([sample_alert(fingerprint="")], now=1.0))
+    assert pd.received == []
+    assert shared_history().query()[0].outcome == "dropped"
     await exporter.shutdown()
