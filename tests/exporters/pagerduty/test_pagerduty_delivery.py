@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -203,3 +204,16 @@ def test_routing_key_is_not_in_repr() -> None:
     opts = PagerDutyOptions(routing_key=ROUTING_KEY)
     assert ROUTING_KEY not in repr(opts)
     assert ROUTING_KEY not in repr(PagerDutyNotifier(opts))
+
+
+async def test_token_bucket_serves_concurrent_callers_in_order() -> None:
+    clock = FakeClock()
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # all wait at once: time does not move
+        slept.append(seconds)
+
+    buckets = TokenBuckets(60, burst=1, clock=clock, sleep=sleep)
+    waits = await asyncio.gather(*(buckets.acquire("k") for _ in range(4)))
+    # each reserved its token before sleeping: one per second, in the order asked
+    assert waits == [0.0, 1.0, 2.0, 3.0] and slept == [1.0, 2.0, 3.0]

@@ -243,3 +243,13 @@ async def test_an_alert_without_fingerprint_is_dropped_permanently(pd: PagerDuty
     assert pd.received == []
     assert shared_history().query()[0].outcome == "dropped"
     await exporter.shutdown()
+
+
+def test_exporters_of_one_process_share_the_rate_limit_per_routing_key() -> None:
+    from routewatch.collector.exporters.pagerduty.pagerduty import notifier_from
+
+    cfg = config({"routing_key": ROUTING_KEY})
+    first, second = notifier_from(settings("a"), cfg), notifier_from(settings("b"), cfg)
+    assert first.buckets is second.buckets
+    own = notifier_from(settings("c"), cfg, **FakeClock().clocks())
+    assert own.buckets is not first.buckets

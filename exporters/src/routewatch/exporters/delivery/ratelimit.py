@@ -38,7 +38,6 @@ class TokenBuckets:
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[str, _Bucket] = {}
-        self._lock = asyncio.Lock()
 
     def _refill(self, key: str) -> _Bucket:
         now = self._clock()
@@ -59,11 +58,16 @@ class TokenBuckets:
         return (1.0 - bucket.tokens) / self.rate
 
     async def acquire(self, key: str) -> float:
-        """Take one token for `key`, waiting until one is free; returns the seconds waited."""
-        waited = 0.0
-        # One waiter at a time keeps the order of events per exporter.
-        async with self._lock:
-            while (wait := self.try_acquire(key)) > 0.0:
-                waited += wait
-                await self._sleep(wait)
-        return waited
+        """Take one token for `key`, waiting until it is due; returns the seconds waited.
+
+        The token is reserved before waiting (the balance may go below zero), so callers are
+        served in the order they asked, with no lock: the buckets can be shared by exporters
+        on any event loop.
+        """
+        bucket = self._refill(key)
+        bucket.tokens -= 1.0
+        if bucket.tokens >= 0.0:
+            return 0.0
+        wait = -bucket.tokens / self.rate
+        await self._sleep(wait)
+        return wait

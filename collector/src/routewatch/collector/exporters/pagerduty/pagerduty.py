@@ -12,7 +12,19 @@ from routewatch.collector.exporters.alertchannel import (
     open_notifications,
 )
 from routewatch.collector.exporters.pagerduty.config import Config
+from routewatch.exporters.delivery import TokenBuckets
 from routewatch.exporters.pagerduty import PagerDutyNotifier, PagerDutyOptions
+
+# PagerDuty's limit is per routing key, whichever exporter sends: exporters of one process
+# share buckets (per rate) unless a test gives its own clocks.
+_SHARED_BUCKETS: dict[float, TokenBuckets] = {}
+
+
+def shared_buckets(events_per_minute: float) -> TokenBuckets:
+    buckets = _SHARED_BUCKETS.get(events_per_minute)
+    if buckets is None:
+        buckets = _SHARED_BUCKETS[events_per_minute] = TokenBuckets(events_per_minute)
+    return buckets
 
 
 def notifier_from(settings: CreateSettings, config: Config, **clocks: Any) -> PagerDutyNotifier:
@@ -29,7 +41,10 @@ def notifier_from(settings: CreateSettings, config: Config, **clocks: Any) -> Pa
         timeout=float(config.timeout),
     )
     return PagerDutyNotifier(
-        options, open_notifications=open_notifications(str(settings.id)), **clocks
+        options,
+        buckets=None if clocks else shared_buckets(config.events_per_minute),
+        open_notifications=open_notifications(str(settings.id)),
+        **clocks,
     )
 
 
