@@ -112,3 +112,17 @@ def test_shared_history_is_process_wide() -> None:
     shared_history().record(delivery(1))
     reset_shared_history()
     assert shared_history().query() == []
+
+
+def test_a_second_attach_does_not_load_twice(tmp_path: Path) -> None:
+    history = DeliveryHistory()
+    first = SQLiteStorageClient(tmp_path / "h.db", "history")
+    history.attach(first)
+    history.record(delivery(1))
+    second = SQLiteStorageClient(tmp_path / "h.db", "history")
+    history.attach(second)  # another exporter, another client of the same table
+    history.record(delivery(2))
+    assert [d.notification_id for d in history.query()] == ["n-2", "n-1"]
+    assert len(first.keys("delivery/")) == 2
+    first.close()
+    second.close()

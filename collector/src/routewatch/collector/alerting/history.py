@@ -90,9 +90,13 @@ class DeliveryHistory:
         return self._storage is not None
 
     def attach(self, storage: StorageClient) -> None:
-        """Persist to `storage` from now on, after loading what it holds (older first)."""
+        """Persist to `storage` from now on, after loading what it holds (older first).
+
+        The first attach wins: every exporter with `history_storage` attaches the one shared
+        history, and a second client (of the same table) must not load it twice.
+        """
         with self._lock:
-            if self._storage is storage:
+            if self._storage is not None:
                 return
             loaded: list[tuple[int, Delivery]] = []
             for key in storage.keys(_KEY_PREFIX):
