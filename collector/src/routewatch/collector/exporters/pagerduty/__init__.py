@@ -1,0 +1,1 @@
+"""The `pagerduty` exporter: alert log records -> PagerDuty Events API v2."""

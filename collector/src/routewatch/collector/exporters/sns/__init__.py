@@ -1,0 +1,1 @@
+"""The `sns` exporter: alert log records -> Amazon SNS Publish."""
