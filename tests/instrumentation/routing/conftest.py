@@ -31,7 +31,9 @@ def sample(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _forget_sample() -> None:
-    for name in [m for m in sys.modules if m == "routing_sample" or m.startswith("routing_sample.")]:
+    for name in [
+        m for m in sys.modules if m == "routing_sample" or m.startswith("routing_sample.")
+    ]:
         del sys.modules[name]
 
 

@@ -189,10 +189,14 @@ def test_cache_hit_without_backend_is_route_cache(
     assert harness.children(hit) == []
     miss = harness.span("route securityAudit")
     assert miss.attributes[HYBRID_ROUTING_ROUTE] == "direct"
-    assert [dict(e.attributes or {}) for e in miss.events] == [{HYBRID_ROUTING_CACHE_RESULT: "miss"}]
+    assert [dict(e.attributes or {}) for e in miss.events] == [
+        {HYBRID_ROUTING_CACHE_RESULT: "miss"}
+    ]
 
 
-def test_route_without_backend_or_cache_hit_is_other(harness: Harness, instrument: Instrument) -> None:
+def test_route_without_backend_or_cache_hit_is_other(
+    harness: Harness, instrument: Instrument
+) -> None:
     instrument(routers="routing_sample.router:route_payload")
     sample().route_payload({}, lambda payload: "local answer")
     assert harness.span("route route_payload").attributes[HYBRID_ROUTING_ROUTE] == "other"
@@ -217,7 +221,9 @@ async def test_async_router_and_async_cache(
     assert route.attributes[HYBRID_ROUTING_ROUTE] == "mcp"
     assert parent_of(harness.span("attempt mcp"), harness) is route
     assert harness.span("attempt mcp").attributes[HYBRID_ROUTING_FALLBACK_FROM] == "direct"
-    assert [dict(e.attributes or {}) for e in route.events] == [{HYBRID_ROUTING_CACHE_RESULT: "miss"}]
+    assert [dict(e.attributes or {}) for e in route.events] == [
+        {HYBRID_ROUTING_CACHE_RESULT: "miss"}
+    ]
 
 
 async def test_concurrent_async_routes_keep_their_own_state(

@@ -53,6 +53,10 @@ def error_type_of(error: BaseException) -> str:
     return type(error).__qualname__
 
 
+# Metric calls go through safe_invoke one by one: a failing instrument must not cost a span
+# or the route's bookkeeping.
+
+
 class LiveAttempt:
     """An attempt on one path; implements `routing.attempts.Attempt`."""
 
@@ -163,7 +167,8 @@ class RouteState:
                 ERROR_TYPE: reason,
             },
         )
-        self.telemetry.fallbacks.add(
+        safe_invoke(
+            self.telemetry.fallbacks.add,
             1,
             {
                 HYBRID_ROUTING_FALLBACK_FROM: from_path,
@@ -180,7 +185,8 @@ class RouteState:
                 self._failure = (attempt.path, error_type or OTHER_VALUE)
             else:
                 self._failure = None
-        self.telemetry.attempts.add(
+        safe_invoke(
+            self.telemetry.attempts.add,
             1,
             {
                 HYBRID_ROUTING_OPERATION: self.operation,
@@ -230,7 +236,8 @@ class RouteState:
                 self.span.record_exception(error)
         finally:
             self.span.end()
-        self.telemetry.request_duration.record(
+        safe_invoke(
+            self.telemetry.request_duration.record,
             duration,
             {
                 HYBRID_ROUTING_OPERATION: self.operation,
@@ -279,7 +286,7 @@ def record_cache_lookup(hit: bool) -> None:
     if state is not None:
         state.record_cache_lookup(hit)
         attributes[HYBRID_ROUTING_OPERATION] = state.operation
-    telemetry.cache_lookups.add(1, attributes)
+    safe_invoke(telemetry.cache_lookups.add, 1, attributes)
     span = get_current_span()
     if span.is_recording():
         span.add_event(HYBRID_ROUTING_CACHE_LOOKUP_EVENT, {HYBRID_ROUTING_CACHE_RESULT: result})
