@@ -1,16 +1,14 @@
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from instrumentation.routing.otel_harness import Harness
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+from instrumentation.routing.otel_harness import Harness, backend_call
 
-from routewatch.instrumentation import begin_attempt
 from routewatch.instrumentation.routing.patch import RoutingPatcher
 
 _HERE = Path(__file__).parent
@@ -59,27 +57,8 @@ def instrument(
 
 @pytest.fixture
 def backend(harness: Harness) -> Callable[..., Callable[..., Any]]:
-    """`backend(path, fail=None)` makes a backend call that behaves as an extension does:
-    begin_attempt(path), a CLIENT span under attempt.context, attempt.end() once."""
-    tracer = trace.get_tracer("test.backend", tracer_provider=harness.tracer_provider)
-
-    def make(path: str, fail: type[Exception] | None = None, result: Any = "ok") -> Any:
-        def call(*_: Any) -> Any:
-            attempt = begin_attempt(path)
-            with tracer.start_as_current_span(
-                f"call {path}", context=attempt.context if attempt else None, kind=SpanKind.CLIENT
-            ):
-                if fail is not None:
-                    if attempt:
-                        attempt.end("error", fail.__qualname__)
-                    raise fail(path)
-                if attempt:
-                    attempt.end("success")
-                return result
-
-        return call
-
-    return make
+    """`backend(path, fail=None, result="ok")`: see otel_harness.backend_call."""
+    return functools.partial(backend_call, harness.tracer_provider)
 
 
 @pytest.fixture

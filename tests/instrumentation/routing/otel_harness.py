@@ -6,15 +6,19 @@ and MCP tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from routewatch.instrumentation import begin_attempt
 
 
 @dataclass
@@ -72,3 +76,29 @@ def keyed(attributes: dict[str, Any]) -> frozenset[tuple[str, Any]]:
 
 class Throttled(Exception):
     """What an in-test backend raises to fail an attempt."""
+
+
+def backend_call(
+    tracer_provider: TracerProvider,
+    path: str,
+    fail: type[Exception] | None = None,
+    result: Any = "ok",
+) -> Callable[..., Any]:
+    """A backend call that behaves as a backend extension does: begin_attempt(path), a CLIENT
+    span under attempt.context, attempt.end() once."""
+    tracer = trace.get_tracer("test.backend", tracer_provider=tracer_provider)
+
+    def call(*_: Any) -> Any:
+        attempt = begin_attempt(path)
+        with tracer.start_as_current_span(
+            f"call {path}", context=attempt.context if attempt else None, kind=SpanKind.CLIENT
+        ):
+            if fail is not None:
+                if attempt:
+                    attempt.end("error", fail.__qualname__)
+                raise fail(path)
+            if attempt:
+                attempt.end("success")
+            return result
+
+    return call

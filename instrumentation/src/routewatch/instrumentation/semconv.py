@@ -80,6 +80,10 @@ JSONRPC_REQUEST_ID: Final = "jsonrpc.request.id"
 MCP_CLIENT_OPERATION_DURATION: Final = "mcp.client.operation.duration"
 ERROR_TYPE_TOOL_ERROR: Final = "tool_error"
 MCP_METHOD_TOOLS_CALL: Final = "tools/call"
+# Bucket boundaries the MCP semantic conventions give for mcp.*.operation.duration.
+MCP_DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300,
+)  # fmt: skip
 GEN_AI_OPERATION_EXECUTE_TOOL: Final = "execute_tool"
 
 # Routing. TODO: update when semantic conventions exist for routing decisions.
