@@ -41,7 +41,11 @@ def detect_spans() -> Spans:
         return Spans.OWN_SPAN
     dispatcher = importlib.import_module(_DISPATCHER)
     tracer = getattr(importlib.import_module(_SDK_OTEL), "_tracer", None)
-    if callable(getattr(dispatcher, "otel_span", None)) and isinstance(tracer, Tracer):
+    if (
+        callable(getattr(dispatcher, "otel_span", None))
+        and isinstance(getattr(dispatcher, "JSONRPCDispatcher", None), type)
+        and isinstance(tracer, Tracer)
+    ):
         return Spans.HOLD_SDK_SPAN
     return Spans.SDK_SPAN_AS_IS
 
@@ -60,18 +64,34 @@ class McpPatcher:
     ) -> None:
         from mcp.client.session import ClientSession  # ImportError: mcp is not installed
 
+        try:
+            self._instrument(ClientSession, tracer_provider, meter_provider, kwargs.get("spans"))
+        except BaseException:
+            self.uninstrument()  # leave nothing half-patched
+            raise
+
+    def _instrument(
+        self,
+        session_class: type,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        forced: Spans | None,
+    ) -> None:
         # Tests force OWN_SPAN to exercise the mcp 1.x path against the installed SDK.
-        spans: Spans = kwargs.get("spans") or detect_spans()
+        spans = forced or detect_spans()
         if spans is Spans.SDK_SPAN_AS_IS:
             warn_once("mcp:seam", "routewatch: mcp's span seam unknown; tool errors not marked")
-        inject = spans is Spans.OWN_SPAN and accepts_meta(vars(ClientSession)["call_tool"])
+        inject = accepts_meta(vars(session_class)["call_tool"])
         if spans is Spans.OWN_SPAN and not inject:
             warn_once("mcp:meta", "routewatch: this mcp's call_tool takes no meta; no context sent")
-        telemetry = McpTelemetry(tracer_provider, meter_provider)
-        self._wrap(ClientSession, "call_tool", _CallTool(telemetry, spans, inject))
+        traced_by_sdk: type | None = None
         if spans is Spans.HOLD_SDK_SPAN:
+            dispatcher = importlib.import_module(_DISPATCHER)
+            traced_by_sdk = dispatcher.JSONRPCDispatcher
             sdk_otel = importlib.import_module(_SDK_OTEL)
-            self._wrap(importlib.import_module(_DISPATCHER), "otel_span", hold_sdk_span(sdk_otel))
+            self._wrap(dispatcher, "otel_span", hold_sdk_span(sdk_otel))
+        telemetry = McpTelemetry(tracer_provider, meter_provider)
+        self._wrap(session_class, "call_tool", _CallTool(telemetry, spans, inject, traced_by_sdk))
 
     def _wrap(self, owner: Any, name: str, wrapper: Any) -> None:
         original = vars(owner)[name]
@@ -87,13 +107,20 @@ class McpPatcher:
 class _CallTool:
     """The wrapper of `ClientSession.call_tool(name, arguments, ..., *, meta=None)`."""
 
-    def __init__(self, telemetry: McpTelemetry, spans: Spans, inject: bool) -> None:
+    def __init__(
+        self, telemetry: McpTelemetry, spans: Spans, inject: bool, traced_by_sdk: type | None
+    ) -> None:
         self._telemetry = telemetry
         self._spans = spans
         self._inject = inject
+        self._traced_by_sdk = traced_by_sdk
 
     async def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        started = safe_invoke(self._start, args, kwargs) if is_instrumentation_enabled() else None
+        started = (
+            safe_invoke(self._start, instance, args, kwargs)
+            if is_instrumentation_enabled()
+            else None
+        )
         if started is None:
             return await wrapped(*args, **kwargs)
         call, kwargs = started
@@ -110,15 +137,25 @@ class _CallTool:
         finally:
             safe_invoke(call.finish, self._telemetry, error_type, default_timer() - begun)
 
-    def _start(self, args: Any, kwargs: dict[str, Any]) -> tuple[ToolCall, dict[str, Any]]:
+    def _start(
+        self, session: Any, args: Any, kwargs: dict[str, Any]
+    ) -> tuple[ToolCall, dict[str, Any]]:
         tool = args[0] if args else kwargs.get("name", "")
         call = ToolCall(str(tool), begin_attempt(ROUTE_MCP))
-        if self._spans is Spans.OWN_SPAN:
+        if self._needs_own_span(session):
             meta = dict(kwargs.get("meta") or {})
             call.start_own_span(self._telemetry, meta)
             if self._inject:
                 kwargs = {**kwargs, "meta": meta}
         return call, kwargs
+
+    def _needs_own_span(self, session: Any) -> bool:
+        if self._spans is not Spans.HOLD_SDK_SPAN:
+            return self._spans is Spans.OWN_SPAN
+        # mcp 2.x traces only what goes through its JSON-RPC dispatcher; an in-process
+        # connection (DirectDispatcher) makes no client span, so routewatch makes one.
+        dispatcher = getattr(session, "_dispatcher", None)
+        return dispatcher is not None and not isinstance(dispatcher, self._traced_by_sdk or ())
 
 
 def accepts_meta(call_tool: Any) -> bool:
