@@ -256,3 +256,33 @@ def test_operation_attribute_recorded_on_the_route_span(
 
     asyncio.run(app.route_async(app.Request("x", context={"op": "standard"}), call))
     assert harness.span("route standard").attributes[HYBRID_ROUTING_OPERATION] == "standard"
+
+
+def test_decorated_router_that_is_also_declared_makes_one_route(
+    harness: Harness, instrument: Instrument, backend: Make, tmp_path: Any
+) -> None:
+    (tmp_path / "decorated_router.py").write_text(
+        "from routewatch.instrumentation import route\n\n"
+        "@route(operation='emergency')\n"
+        "def handle(call):\n"
+        "    return call()\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        instrument(routers="decorated_router:handle;decorated_router:handle")
+        module = importlib.import_module("decorated_router")
+        module.handle(backend("direct"))
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("decorated_router", None)
+    assert route_names(harness) == ["route emergency"]
+
+
+def test_a_second_instrument_does_not_wrap_again(
+    harness: Harness, instrument: Instrument, backend: Make
+) -> None:
+    instrument(routers="routing_sample.router:route_payload")
+    instrument(routers="routing_sample.router:route_payload")
+    app = importlib.import_module("routing_sample.router")
+    app.route_payload({}, backend("direct"))
+    assert route_names(harness) == ["route route_payload"]

@@ -340,3 +340,43 @@ def test_attempt_end_is_idempotent(harness: Harness, instrument: Instrument) -> 
     attempt = harness.span("attempt direct")
     assert attempt.attributes[HYBRID_ROUTING_OUTCOME] == "error"
     assert harness.span("route route_payload").attributes[HYBRID_ROUTING_OUTCOME] == "error"
+
+
+def test_attempt_still_streaming_when_the_router_returns_served_the_route(
+    harness: Harness, instrument: Instrument
+) -> None:
+    from routewatch.instrumentation import begin_attempt
+
+    instrument(routers="routing_sample.router:route_payload")
+    app = sample()
+    open_attempts: list[Any] = []
+
+    def start_stream(_: Any) -> str:
+        open_attempts.append(begin_attempt("direct"))
+        return "stream"
+
+    app.route_payload({}, start_stream)
+    route = harness.span("route route_payload")
+    assert route.attributes[HYBRID_ROUTING_ROUTE] == "direct"
+    assert route.attributes[HYBRID_ROUTING_OUTCOME] == "success"
+
+    open_attempts[0].end("success")  # the stream is consumed after the router returned
+    attempt = harness.span("attempt direct")
+    assert attempt.attributes[HYBRID_ROUTING_OUTCOME] == "success"
+    assert parent_of(attempt, harness) is route
+
+
+async def test_backend_run_in_a_worker_thread_is_an_attempt_of_the_route(
+    harness: Harness, instrument: Instrument, backend: Make
+) -> None:
+    instrument(routers="routing_sample.router:route_async(operation=request.operation_type)")
+    app = sample()
+    blocking = backend("direct")
+
+    async def in_thread(request: Any) -> Any:
+        return await asyncio.to_thread(blocking, request)  # copies the context
+
+    await app.route_async(app.Request("emergency"), in_thread)
+    route = harness.span("route emergency")
+    assert parent_of(harness.span("attempt direct"), harness) is route
+    assert route.attributes[HYBRID_ROUTING_ROUTE] == "direct"

@@ -18,13 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast, overload
 
-import wrapt
-
 from routewatch.instrumentation.routing import route as _route
 from routewatch.instrumentation.routing.attempts import Attempt, begin_attempt
 from routewatch.instrumentation.routing.operation import OperationSource, underlying_function
 from routewatch.instrumentation.routing.wrappers import (
     ALWAYS_ON,
+    RoutewatchWrapper,
     cache_wrapper,
     is_async,
     router_wrapper,
@@ -73,7 +72,7 @@ def route(
             )
         )
         wrapper = router_wrapper(resolve, is_async(function), ALWAYS_ON)
-        return cast(F, wrapt.FunctionWrapper(target, wrapper))
+        return cast(F, RoutewatchWrapper(target, wrapper))
 
     return decorate(function) if function is not None else decorate
 
@@ -81,7 +80,7 @@ def route(
 def cached(function: F) -> F:
     """Count each call of the decorated cache lookup (sync or async); non-None is a hit."""
     wrapper = cache_wrapper(is_async(underlying_function(function)), ALWAYS_ON)
-    return cast(F, wrapt.FunctionWrapper(function, wrapper))
+    return cast(F, RoutewatchWrapper(function, wrapper))
 
 
 def set_route(path: str) -> None:

@@ -23,6 +23,7 @@ from routewatch.instrumentation.routing.operation import (
 )
 from routewatch.instrumentation.routing.spec import Target, parse_targets
 from routewatch.instrumentation.routing.wrappers import (
+    RoutewatchWrapper,
     Wrapper,
     cache_wrapper,
     is_async,
@@ -49,7 +50,7 @@ class _Patch:
     name: str
     original: Any
     owned: bool  # the attribute was in owner.__dict__ (not inherited) before patching
-    wrapper: wrapt.FunctionWrapper
+    wrapper: RoutewatchWrapper
 
 
 class _Installation:
@@ -95,14 +96,12 @@ class _Installation:
         if original is _MISSING or not callable(underlying_function(original)):
             _warn(target, kind, f"{target.module} has no callable {target.qualname!r}")
             return
-        if isinstance(original, wrapt.FunctionWrapper) and any(
-            p.wrapper is original for p in self.patches
-        ):
-            return  # declared twice
+        if isinstance(original, RoutewatchWrapper):
+            return  # already a router or cache: declared twice, or decorated with the API
         wrapper = _wrapper_for(target, kind, underlying_function(original), self)
         if wrapper is None:
             return
-        function_wrapper = wrapt.FunctionWrapper(original, wrapper)
+        function_wrapper = RoutewatchWrapper(original, wrapper)
         setattr(owner, name, function_wrapper)
         self.patches.append(_Patch(owner, name, original, owned, function_wrapper))
         _logger.debug("routewatch: %s %s patched", kind.value, target.entry)

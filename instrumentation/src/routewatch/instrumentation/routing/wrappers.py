@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import wrapt
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from routewatch.instrumentation.routing.route import OpenRoute, open_route, record_cache_lookup
@@ -31,6 +32,11 @@ class AlwaysOn:
 
 
 ALWAYS_ON = AlwaysOn()
+
+
+class RoutewatchWrapper(wrapt.FunctionWrapper):
+    """A router or cache wrapper of ours, so nothing is wrapped twice (a decorated function
+    that is also declared, a declaration listed twice, a second instrument())."""
 
 
 def _open(resolve: OperationResolver, instance: Any, args: Any, kwargs: Any) -> OpenRoute:
