@@ -144,8 +144,8 @@ class _CallTool:
         call = ToolCall(str(tool), begin_attempt(ROUTE_MCP))
         if self._needs_own_span(session):
             meta = dict(kwargs.get("meta") or {})
-            call.start_own_span(self._telemetry, meta)
-            if self._inject:
+            safe_invoke(call.start_own_span, self._telemetry, meta)
+            if self._inject and meta:
                 kwargs = {**kwargs, "meta": meta}
         return call, kwargs
 

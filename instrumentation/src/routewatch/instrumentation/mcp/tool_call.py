@@ -103,8 +103,11 @@ class ToolCall:
         self._call_token = _current_call.set(self)
 
     def start_own_span(self, telemetry: McpTelemetry, meta: dict[str, Any]) -> None:
-        """mcp 1.x: the semantic-convention CLIENT span, its context injected into `meta`."""
-        self.span = telemetry.tracer.start_span(
+        """mcp 1.x: the semantic-convention CLIENT span, its context injected into `meta`.
+
+        Raises only before anything changed (no span) or after the span is current, so the
+        call can go on either way and `finish` still restores the context exactly."""
+        span = telemetry.tracer.start_span(
             f"{MCP_METHOD_TOOLS_CALL} {self.tool}",
             kind=SpanKind.CLIENT,
             attributes={
@@ -113,8 +116,9 @@ class ToolCall:
                 GEN_AI_OPERATION_NAME: GEN_AI_OPERATION_EXECUTE_TOOL,
             },
         )
+        self.span = span
         otel_context.detach(self._context_token)
-        self._context_token = otel_context.attach(set_span_in_context(self.span))
+        self._context_token = otel_context.attach(set_span_in_context(span))
         propagate.inject(meta)
 
     def finish(self, telemetry: McpTelemetry, error_type: str | None, duration: float) -> None:
