@@ -44,6 +44,19 @@ def test_uninstrument_restores_the_sdk(harness: Harness) -> None:
     assert vars(mcp.shared.jsonrpc_dispatcher)["otel_span"] is otel_span
 
 
+def test_instrumentor_patches_and_restores_mcp(harness: Harness) -> None:
+    call_tool = vars(ClientSession)["call_tool"]
+    instrumentor = RoutewatchInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=harness.tracer_provider, meter_provider=harness.meter_provider
+    )
+    try:
+        assert vars(ClientSession)["call_tool"] is not call_tool
+    finally:
+        instrumentor.uninstrument()
+    assert vars(ClientSession)["call_tool"] is call_tool
+
+
 def test_without_mcp_instrument_raises_import_error_and_the_instrumentor_stays_silent(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
