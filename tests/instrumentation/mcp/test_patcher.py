@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +46,29 @@ def test_uninstrument_restores_the_sdk(harness: Harness) -> None:
     assert vars(mcp.shared.jsonrpc_dispatcher)["otel_span"] is otel_span
 
 
+@pytest.mark.slow
+def test_mcp_is_patched_when_the_app_imports_it_not_before() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        import wrapt
+        from routewatch.instrumentation.mcp.patch import McpPatcher
+
+        patcher = McpPatcher()
+        patcher.instrument(None, None)
+        print("mcp" in sys.modules)
+        from mcp.client.session import ClientSession
+        print(isinstance(vars(ClientSession)["call_tool"], wrapt.FunctionWrapper))
+        patcher.uninstrument()
+        print(isinstance(vars(ClientSession)["call_tool"], wrapt.FunctionWrapper))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "False"]
+
+
 def test_instrumentor_patches_and_restores_mcp(harness: Harness) -> None:
     call_tool = vars(ClientSession)["call_tool"]
     instrumentor = RoutewatchInstrumentor()
@@ -60,7 +85,7 @@ def test_instrumentor_patches_and_restores_mcp(harness: Harness) -> None:
 def test_without_mcp_instrument_raises_import_error_and_the_instrumentor_stays_silent(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "mcp.client.session", None)
+    monkeypatch.setitem(sys.modules, "mcp", None)
     with pytest.raises(ImportError):
         McpPatcher().instrument(harness.tracer_provider, harness.meter_provider)
 

@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import inspect
 from timeit import default_timer
+from types import ModuleType
 from typing import Any
 
 import wrapt
@@ -25,6 +26,7 @@ from routewatch.instrumentation.routing.attempts import begin_attempt
 from routewatch.instrumentation.semconv import ERROR_TYPE_TOOL_ERROR, OTHER_VALUE, ROUTE_MCP
 from routewatch.instrumentation.utils import safe_invoke, warn_once
 
+_SESSION = "mcp.client.session"
 _DISPATCHER = "mcp.shared.jsonrpc_dispatcher"
 _SDK_OTEL = "mcp.shared._otel"
 
@@ -51,10 +53,15 @@ def detect_spans() -> Spans:
 
 
 class McpPatcher:
-    """`ClientSession.call_tool`: attempt, span, `error.type=tool_error`, duration metric."""
+    """`ClientSession.call_tool`: attempt, span, `error.type=tool_error`, duration metric.
+
+    Importing mcp takes seconds, so an app that has it installed but never imports it must not
+    pay for it at startup: the patch is applied when the app imports `mcp.client.session`.
+    """
 
     def __init__(self) -> None:
         self._patches: list[tuple[Any, str, Any]] = []
+        self._active = False
 
     def instrument(
         self,
@@ -62,12 +69,32 @@ class McpPatcher:
         meter_provider: MeterProvider | None,
         **kwargs: Any,
     ) -> None:
-        from mcp.client.session import ClientSession  # ImportError: mcp is not installed
+        if importlib.util.find_spec("mcp") is None:
+            raise ImportError("mcp is not installed")
+        self._active = True
+        forced: Spans | None = kwargs.get("spans")
 
+        def on_import(module: ModuleType) -> None:
+            if not self._active:
+                return
+            try:
+                self._patch(module, tracer_provider, meter_provider, forced)
+            except Exception as err:  # an mcp this code does not know: the app goes on
+                warn_once("mcp:patch", "routewatch: mcp not instrumented: %r", err)
+
+        wrapt.register_post_import_hook(on_import, _SESSION)
+
+    def _patch(
+        self,
+        module: ModuleType,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        forced: Spans | None,
+    ) -> None:
         try:
-            self._instrument(ClientSession, tracer_provider, meter_provider, kwargs.get("spans"))
+            self._instrument(module.ClientSession, tracer_provider, meter_provider, forced)
         except BaseException:
-            self.uninstrument()  # leave nothing half-patched
+            self._restore()  # leave nothing half-patched
             raise
 
     def _instrument(
@@ -99,6 +126,10 @@ class McpPatcher:
         self._patches.append((owner, name, original))
 
     def uninstrument(self) -> None:
+        self._active = False  # an import after this leaves mcp alone
+        self._restore()
+
+    def _restore(self) -> None:
         for owner, name, original in reversed(self._patches):
             setattr(owner, name, original)
         self._patches.clear()
