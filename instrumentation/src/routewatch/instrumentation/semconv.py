@@ -26,6 +26,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
+    GenAiOperationNameValues,
 )
 from opentelemetry.semconv._incubating.metrics.gen_ai_metrics import (
     GEN_AI_CLIENT_OPERATION_DURATION,
@@ -84,7 +85,7 @@ MCP_METHOD_TOOLS_CALL: Final = "tools/call"
 MCP_DURATION_BUCKETS: Final = (
     0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300,
 )  # fmt: skip
-GEN_AI_OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+GEN_AI_OPERATION_EXECUTE_TOOL: Final = GenAiOperationNameValues.EXECUTE_TOOL.value
 
 # Routing. TODO: update when semantic conventions exist for routing decisions.
 HYBRID_ROUTING_REQUEST_DURATION: Final = "hybrid_routing.request.duration"
