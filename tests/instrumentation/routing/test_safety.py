@@ -148,3 +148,28 @@ def test_route_state_is_restored_when_the_router_raises(
         app.Router({"direct": backend("direct", fail=Throttled)}).handle(app.Request("x"))
     assert begin_attempt("direct") is None
     assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_unsampled_routes_still_count_in_metrics(
+    patch_with: Callable[..., Any], harness: Harness
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    from routewatch.instrumentation.semconv import HYBRID_ROUTING_REQUEST_DURATION
+
+    patch_with(TracerProvider(sampler=ALWAYS_OFF), harness.meter_provider)
+    app = importlib.import_module("routing_sample.router")
+    attempts: list[Any] = []
+
+    def direct(request: Any) -> str:
+        attempt = begin_attempt("direct")
+        attempts.append(attempt)
+        assert attempt is not None
+        attempt.end("success")
+        return "ok"
+
+    assert app.Router({"direct": direct}).handle(app.Request("standard")) == "ok"
+    assert not trace.get_current_span(attempts[0].context).is_recording()
+    ((key, count),) = harness.counts(HYBRID_ROUTING_REQUEST_DURATION).items()
+    assert dict(key)[HYBRID_ROUTING_ROUTE] == "direct" and count == 1
