@@ -380,3 +380,23 @@ async def test_backend_run_in_a_worker_thread_is_an_attempt_of_the_route(
     route = harness.span("route emergency")
     assert parent_of(harness.span("attempt direct"), harness) is route
     assert route.attributes[HYBRID_ROUTING_ROUTE] == "direct"
+
+
+def test_retry_on_the_same_path_is_not_a_fallback(
+    harness: Harness, instrument: Instrument, backend: Make
+) -> None:
+    instrument(routers=ROUTER)
+    app = sample()
+    router = app.Router({"direct": backend("direct", fail=Throttled), "mcp": backend("mcp")})
+    router.handle(app.Request("standard", plan=("direct", "direct", "mcp")))
+
+    retry, fallback = sorted(
+        (s for s in harness.spans() if s.name.startswith("attempt ")),
+        key=lambda s: s.attributes[HYBRID_ROUTING_ATTEMPT],
+    )[1:]
+    assert retry.name == "attempt direct"
+    assert HYBRID_ROUTING_FALLBACK_FROM not in (retry.attributes or {})
+    assert retry.events == ()
+    assert fallback.attributes[HYBRID_ROUTING_FALLBACK_FROM] == "direct"
+    assert fallback.attributes[HYBRID_ROUTING_FALLBACK_TO] == "mcp"
+    assert [e.name for e in fallback.events] == [HYBRID_ROUTING_FALLBACK_EVENT]

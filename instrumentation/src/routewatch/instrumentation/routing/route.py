@@ -141,14 +141,20 @@ class RouteState:
         self.explicit_route: str | None = None
         self._started = default_timer()
         self._attempts: list[LiveAttempt | None] = []
-        # The failed attempt not yet followed by another: the next attempt is its fallback.
+        # The failed attempt not yet followed by one on another path, which is its fallback.
         self._failure: tuple[str, str] | None = None
 
     def begin_attempt(self, path: str, parent: Context) -> LiveAttempt:
         path = bound_route(path)
         with self.lock:
             number = len(self._attempts) + 1
-            failure, self._failure = self._failure, None
+            # A switch to another path is a fallback; the same path again is a retry, and the
+            # failure stays pending for a later switch.
+            failure = self._failure
+            if failure is not None and failure[0] == path:
+                failure = None
+            elif failure is not None:
+                self._failure = None
             # Reserve the number before the span exists so concurrent attempts never share one.
             self._attempts.append(None)
         attempt = LiveAttempt(self, path, number, parent, failure)
