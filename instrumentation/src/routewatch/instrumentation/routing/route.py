@@ -120,9 +120,10 @@ class LiveAttempt:
         if outcome == OUTCOME_ERROR and not error_type:
             error_type = OTHER_VALUE
         try:
-            self._span.set_attribute(HYBRID_ROUTING_OUTCOME, outcome)
-            if error_type is not None:
-                self._span.set_attribute(ERROR_TYPE, error_type)
+            if error_type is None:
+                self._span.set_attribute(HYBRID_ROUTING_OUTCOME, outcome)
+            else:
+                self._span.set_attributes({HYBRID_ROUTING_OUTCOME: outcome, ERROR_TYPE: error_type})
                 self._span.set_status(StatusCode.ERROR)
             self._route.attempt_ended(self, outcome, error_type)
         finally:
@@ -233,11 +234,11 @@ class RouteState:
         duration = default_timer() - self._started
         try:
             route, outcome, error_type = self.verdict(error)
-            self.span.set_attribute(HYBRID_ROUTING_ROUTE, route)
-            self.span.set_attribute(HYBRID_ROUTING_OUTCOME, outcome)
+            verdict = {HYBRID_ROUTING_ROUTE: route, HYBRID_ROUTING_OUTCOME: outcome}
             if error_type is not None:
-                self.span.set_attribute(ERROR_TYPE, error_type)
+                verdict[ERROR_TYPE] = error_type
                 self.span.set_status(StatusCode.ERROR)
+            self.span.set_attributes(verdict)
             if error is not None:
                 self.span.record_exception(error)
         finally:
