@@ -26,6 +26,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
+    GenAiOperationNameValues,
 )
 from opentelemetry.semconv._incubating.metrics.gen_ai_metrics import (
     GEN_AI_CLIENT_OPERATION_DURATION,
@@ -79,6 +80,12 @@ MCP_SESSION_ID: Final = "mcp.session.id"
 JSONRPC_REQUEST_ID: Final = "jsonrpc.request.id"
 MCP_CLIENT_OPERATION_DURATION: Final = "mcp.client.operation.duration"
 ERROR_TYPE_TOOL_ERROR: Final = "tool_error"
+MCP_METHOD_TOOLS_CALL: Final = "tools/call"
+# Bucket boundaries the MCP semantic conventions give for mcp.*.operation.duration.
+MCP_DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300,
+)  # fmt: skip
+GEN_AI_OPERATION_EXECUTE_TOOL: Final = GenAiOperationNameValues.EXECUTE_TOOL.value
 
 # Routing. TODO: update when semantic conventions exist for routing decisions.
 HYBRID_ROUTING_REQUEST_DURATION: Final = "hybrid_routing.request.duration"
@@ -95,6 +102,10 @@ HYBRID_ROUTING_REASON: Final = "hybrid_routing.reason"
 HYBRID_ROUTING_CACHE_RESULT: Final = "hybrid_routing.cache.result"
 HYBRID_ROUTING_FALLBACK_FROM: Final = "hybrid_routing.fallback.from"
 HYBRID_ROUTING_FALLBACK_TO: Final = "hybrid_routing.fallback.to"
+HYBRID_ROUTING_FALLBACK_EVENT: Final = "hybrid_routing.fallback"
+HYBRID_ROUTING_CACHE_LOOKUP_EVENT: Final = "hybrid_routing.cache.lookup"
+CACHE_RESULT_HIT: Final = "hit"
+CACHE_RESULT_MISS: Final = "miss"
 
 ROUTE_DIRECT: Final = "direct"
 ROUTE_MCP: Final = "mcp"

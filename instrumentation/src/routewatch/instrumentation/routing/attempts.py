@@ -4,8 +4,6 @@ A backend extension calls `begin_attempt(path)` just before it starts its own sp
 backend call, starts that span as a child of `attempt.context`, and calls `attempt.end(...)`
 exactly once when the call is over (for a stream: when the stream ends). Outside a declared
 router call there is no route, `begin_attempt` returns None, and the extension goes on alone.
-
-This module is owned by the routing layer; the stub here returns None until it lands.
 """
 
 from __future__ import annotations
@@ -13,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from opentelemetry import context as otel_context
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from routewatch.instrumentation.routing.route import current_route
+from routewatch.instrumentation.utils import safe_invoke
 
 
 class Attempt(Protocol):
@@ -38,6 +41,13 @@ class Attempt(Protocol):
         ...
 
 
+def _begin(path: str) -> Attempt | None:
+    route = current_route()
+    if route is None or not is_instrumentation_enabled():
+        return None
+    return route.begin_attempt(path, otel_context.get_current())
+
+
 def begin_attempt(path: str) -> Attempt | None:
     """Start an attempt on `path` in the current route, or None outside a route. Never raises."""
-    return None
+    return safe_invoke(_begin, path)

@@ -1,0 +1,1 @@
+"""A routing app with no OpenTelemetry import, declared to routewatch through the environment."""
