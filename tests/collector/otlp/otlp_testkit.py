@@ -1,0 +1,145 @@
+"""Test kit of the OTLP tests: a recording consumer, component settings, and telemetry made
+by the real OpenTelemetry SDK with the SDK's own OTLP encoding of it as the expected request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from routewatch.collector.component import ComponentID, CreateSettings, Data, Kind, Signal
+from routewatch.collector.receivers.otlp.otlp import OtlpReceiver
+from routewatch.collector.telemetry import Telemetry
+
+# `await start_receiver(consumer, grpc={...}, http={...})`: the conftest fixture.
+StartReceiver = Callable[..., Awaitable[OtlpReceiver]]
+
+RESOURCE = Resource.create({"service.name": "router", "deployment.environment.name": "test"})
+
+
+class Recorder:
+    """A Consumer that keeps what it gets; `failures` are raised by the next calls, in order."""
+
+    def __init__(self) -> None:
+        self.received: list[Data] = []
+        self.failures: list[BaseException] = []
+        self.calls = 0
+
+    async def consume(self, data: Data) -> None:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        self.received.append(data)
+
+
+def settings_for(kind: Kind, type_: str, name: str = "") -> CreateSettings:
+    return CreateSettings(
+        id=ComponentID(type_, name),
+        kind=kind,
+        telemetry=Telemetry(),
+        logger=logging.getLogger(f"test.{type_}"),
+    )
+
+
+def make_spans() -> list[Any]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=RESOURCE)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("routewatch.test", "1.2.3")
+    with tracer.start_as_current_span(
+        "route chat",
+        kind=SpanKind.SERVER,
+        attributes={
+            "hybrid_routing.route": "direct",
+            "hybrid_routing.attempt": 2,
+            "ratio": 0.25,
+            "ok": True,
+            "tags": ["a", "b"],
+            "counts": [1, 2, 3],
+        },
+    ) as root:
+        root.add_event("decision", {"hybrid_routing.reason": "healthy"})
+        other = trace_api.SpanContext(
+            0x0102030405060708090A0B0C0D0E0F10, 0x1112131415161718, is_remote=True
+        )
+        with tracer.start_as_current_span(
+            "chat claude", kind=SpanKind.CLIENT, links=[Link(other, {"link.kind": "retry"})]
+        ) as child:
+            child.set_status(Status(StatusCode.ERROR, "throttled"))
+    provider.shutdown()
+    return list(exporter.get_finished_spans())
+
+
+def make_metrics() -> Any:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(
+        metric_readers=[reader],
+        resource=RESOURCE,
+        views=[
+            View(instrument_name="tokens.exp", aggregation=ExponentialBucketHistogramAggregation())
+        ],
+    )
+    meter = provider.get_meter("routewatch.test", "1.2.3")
+    counter = meter.create_counter("hybrid_routing.attempts")
+    counter.add(3, {"hybrid_routing.route": "mcp"})
+    counter.add(1, {"hybrid_routing.route": "direct"})
+    meter.create_up_down_counter("inflight").add(-2)
+    hist = meter.create_histogram("hybrid_routing.request.duration", unit="s")
+    for v in (0.01, 0.2, 3.5):
+        hist.record(v, {"hybrid_routing.route": "cache"})
+    exp = meter.create_histogram("tokens.exp")
+    for v in (1, 10, 100, 1000):
+        exp.record(v)
+    meter.create_gauge("temperature").set(21.5)
+    data = reader.get_metrics_data()
+    provider.shutdown()
+    return data
+
+
+def make_logs() -> list[Any]:
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=RESOURCE)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = provider.get_logger("routewatch.test", "1.2.3")
+    logger.emit(
+        LogRecord(
+            timestamp=1_700_000_000_000_000_000,
+            severity_number=SeverityNumber.WARN,
+            severity_text="WARN",
+            body={"alertname": "HighLatency", "values": [1, 2.5, "x"]},
+            attributes={"severity": "warning"},
+        )
+    )
+    logger.emit(LogRecord(timestamp=1_700_000_000_000_000_001, body="plain"))
+    provider.shutdown()
+    return list(exporter.get_finished_logs())
+
+
+class SdkData:
+    """SDK telemetry and the OTLP requests the SDK encodes it to."""
+
+    def __init__(self) -> None:
+        self.spans = make_spans()
+        self.metrics = make_metrics()
+        self.logs = make_logs()
+        self.requests: dict[Signal, Data] = {
+            Signal.TRACES: encode_spans(self.spans),
+            Signal.METRICS: encode_metrics(self.metrics),
+            Signal.LOGS: encode_logs(self.logs),
+        }
