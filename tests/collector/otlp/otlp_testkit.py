@@ -7,6 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
+import grpc
+from google.rpc import status_pb2
 from opentelemetry import trace as trace_api
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
@@ -23,6 +26,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
+from routewatch.collector import otlpjson
 from routewatch.collector.component import ComponentID, CreateSettings, Data, Kind, Signal
 from routewatch.collector.receivers.otlp.otlp import OtlpReceiver
 from routewatch.collector.telemetry import Telemetry
@@ -143,3 +147,52 @@ class SdkData:
             Signal.METRICS: encode_metrics(self.metrics),
             Signal.LOGS: encode_logs(self.logs),
         }
+
+
+TRACE_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+async def post(
+    receiver: OtlpReceiver,
+    body: bytes,
+    content_type: str = "application/x-protobuf",
+    method: str = "POST",
+    path: str = "/v1/traces",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str, bytes, Any]:
+    assert receiver.http is not None
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as session,
+        session.request(
+            method,
+            f"http://127.0.0.1:{receiver.http.port}{path}",
+            data=body,
+            headers={"Content-Type": content_type, **(headers or {})},
+        ) as resp,
+    ):
+        return resp.status, resp.content_type, await resp.read(), resp.headers
+
+
+def status_of(content_type: str, body: bytes) -> status_pb2.Status:
+    if content_type == "application/json":
+        return otlpjson.decode(body, status_pb2.Status)
+    return status_pb2.Status.FromString(body)
+
+
+async def grpc_call(
+    receiver: OtlpReceiver,
+    payload: bytes,
+    method: str = TRACE_METHOD,
+    compression: grpc.Compression | None = None,
+) -> tuple[grpc.StatusCode, str, dict[str, Any]]:
+    assert receiver.grpc is not None
+    async with grpc.aio.insecure_channel(
+        f"127.0.0.1:{receiver.grpc.port}",
+        options=[("grpc.max_send_message_length", 64 * 1024 * 1024)],
+    ) as channel:
+        call = channel.unary_unary(method)(payload, compression=compression)
+        try:
+            await call
+        except grpc.aio.AioRpcError as err:
+            return err.code(), err.details() or "", dict(err.trailing_metadata() or ())
+        return grpc.StatusCode.OK, "", dict(await call.trailing_metadata() or ())
