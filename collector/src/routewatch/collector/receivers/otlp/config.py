@@ -119,7 +119,7 @@ def split_endpoint(endpoint: str) -> tuple[str, int]:
     """`host:port` (IPv6 as `[::1]:4317`) -> (host, port)."""
     host, sep, port = endpoint.rpartition(":")
     if not sep or not port.isdigit():
-        raise ValueError(f"endpoint {endpoint!r}: expected host:port")
+        raise ValueError(f"{endpoint!r}: expected host:port")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
