@@ -127,7 +127,10 @@ def test_receiver_config_as_written_in_yaml() -> None:
     [
         ({}, "receivers::otlp: must specify at least one protocol when using the OTLP receiver"),
         ({"protocols": {}}, "must specify at least one protocol"),
-        ({"protocols": {"grpc": {"endpoint": "localhost"}}}, "grpc: endpoint: 'localhost': expected host:port"),
+        (
+            {"protocols": {"grpc": {"endpoint": "localhost"}}},
+            "grpc: endpoint: 'localhost': expected host:port",
+        ),
         ({"protocols": {"grpc": {"max_recv_msg_size_mib": 0}}}, "max_recv_msg_size_mib must be"),
         ({"protocols": {"http": {"max_request_body_size": -1}}}, "max_request_body_size must be"),
         ({"protocols": {"http": {"traces_url_path": "v1/t"}}}, "traces_url_path must start with"),
