@@ -314,6 +314,14 @@ def test_encoder_writes_the_otlp_json_forms() -> None:
             "resourceSpans[0].resource.attributes[0].value.bytesValue: invalid base64",
         ),
         (
+            b'{"resourceSpans":[{"resource":{"attributes":[{"key":"a","value":{"intValue":"1e3"}}]}}]}',
+            "resourceSpans[0].resource.attributes[0].value.intValue: invalid integer '1e3'",
+        ),
+        (
+            b'{"resourceSpans":[{"resource":{"attributes":[{"key":"a","value":{"boolValue":1}}]}}]}',
+            "attributes[0].value.boolValue: expected a boolean, got an integer",
+        ),
+        (
             b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"status":{"code":true}}]}]}]}',
             "status.code: expected an integer or a StatusCode name, got a boolean",
         ),

@@ -93,12 +93,55 @@ def _converter(descriptor: Descriptor) -> Convert:
 
     # Registered before the fields are filled so that recursive types (AnyValue ->
     # ArrayValue -> AnyValue) find it.
-    _converters[descriptor.full_name] = convert
+    fast = _FAST_PATHS.get(descriptor.full_name)
+    result = convert if fast is None else fast(convert)
+    _converters[descriptor.full_name] = result
     for field in descriptor.fields:
         conv = _field_converter(field)
         table[field.json_name] = (field.name, conv)
         table[field.name] = (field.name, conv)
+    return result
+
+
+def _key_value_fast_path(generic: Convert) -> Convert:
+    """Attributes are most of a request: decode `{"key": k, "value": {"stringValue": s}}`
+    (and the other scalar AnyValues) without the generic walk; anything else, or anything
+    wrong, goes the generic way (which also words the errors)."""
+
+    def convert(value: Any) -> Any:
+        if type(value) is dict and len(value) == 2:
+            key = value.get("key")
+            inner = value.get("value")
+            if type(key) is str and type(inner) is dict and len(inner) == 1:
+                ((kind, scalar),) = inner.items()
+                name = _SCALAR_ANY.get(kind)
+                if name is not None and type(scalar) in _SCALAR_TYPES[name]:
+                    if name == "int_value" and type(scalar) is str:
+                        if not scalar.lstrip("-").isdigit():
+                            return generic(value)
+                        scalar = int(scalar)
+                    return {"key": key, "value": {name: scalar}}
+        return generic(value)
+
     return convert
+
+
+_SCALAR_ANY = {
+    "stringValue": "string_value",
+    "string_value": "string_value",
+    "intValue": "int_value",
+    "int_value": "int_value",
+    "boolValue": "bool_value",
+    "bool_value": "bool_value",
+}
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {
+    "string_value": (str,),
+    "int_value": (int, str),
+    "bool_value": (bool,),
+}
+_FAST_PATHS: dict[str, Callable[[Convert], Convert]] = {
+    "opentelemetry.proto.common.v1.KeyValue": _key_value_fast_path,
+}
 
 
 def _field_converter(field: FieldDescriptor) -> Convert:
