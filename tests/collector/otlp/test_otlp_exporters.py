@@ -415,3 +415,42 @@ def test_otlp_http_config_errors() -> None:
             "exporters::otlp_http",
             default,
         )
+
+
+async def test_mutual_tls_both_exporters_into_our_receiver(
+    start_receiver: StartReceiver, sdk_data: SdkData, exporters: list[Exporter], tmp_path: Path
+) -> None:
+    cert, key = self_signed_cert(tmp_path)
+    tls = {"cert_file": str(cert), "key_file": str(key), "client_ca_file": str(cert)}
+    recorder = Recorder()
+    receiver = await start_receiver(recorder, grpc={"tls": tls}, http={"tls": tls})
+    assert receiver.grpc is not None and receiver.http is not None
+    client_tls = {"ca_file": str(cert), "cert_file": str(cert), "key_file": str(key)}
+    grpc_endpoint = f"localhost:{receiver.grpc.port}"
+    http_endpoint = f"https://localhost:{receiver.http.port}"
+    request = sdk_data.requests[Signal.METRICS]
+    for module, endpoint in ((otlp_factory, grpc_endpoint), (http_factory, http_endpoint)):
+        exporter = await make_exporter(
+            module, Signal.METRICS, {"endpoint": endpoint, "tls": client_tls}
+        )
+        exporters.append(exporter)
+        await exporter.consume(request)
+        # Without a client certificate the handshake fails: retryable, nothing delivered.
+        anonymous = await make_exporter(
+            module, Signal.METRICS, {"endpoint": endpoint, "tls": {"ca_file": str(cert)}}
+        )
+        exporters.append(anonymous)
+        with pytest.raises(RetryableError):
+            await anonymous.consume(request)
+    assert recorder.received == [request, request]
+
+
+def test_otlp_exporter_refuses_insecure_skip_verify() -> None:
+    default = otlp_factory.create_default_config()
+    with pytest.raises(ConfigError, match="exporters::otlp: tls: insecure_skip_verify is not"):
+        decode(
+            type(default),
+            {"endpoint": "x:1", "tls": {"insecure_skip_verify": True}},
+            "exporters::otlp",
+            default,
+        )

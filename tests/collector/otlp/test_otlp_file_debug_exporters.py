@@ -281,3 +281,19 @@ def test_debug_config_errors() -> None:
         decode(DebugExporterConfig, {"verbosity": "loud"}, "exporters::debug")
     with pytest.raises(ConfigError, match="sampling_thereafter must be at least 1"):
         decode(DebugExporterConfig, {"sampling_thereafter": 0}, "exporters::debug")
+
+
+async def test_debug_exporter_to_stdout(
+    sdk_data: SdkData, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = decode(DebugExporterConfig, {"verbosity": "normal", "use_internal_logger": False})
+    exporter = debug_factory.FACTORY.create[Signal.TRACES](
+        settings_for(Kind.EXPORTER, "debug"), config, None
+    )
+    await exporter.start(None)
+    await exporter.consume(sdk_data.requests[Signal.TRACES])
+    await exporter.shutdown()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == 'Traces {"resource spans":1,"spans":2}'
+    assert out[1].startswith("ResourceSpans #0 ")
+    assert sum(line.startswith(("route chat ", "chat claude ")) for line in out) == 2

@@ -40,6 +40,9 @@ class OtlpExporterConfig(ExporterHelperConfig):
         if self.compression not in COMPRESSIONS:
             raise ValueError(f"compression: unsupported {self.compression!r}, use gzip or none")
         self.tls.validate()
+        if self.tls.insecure_skip_verify:
+            # grpc-python has no switch to skip verification; refusing beats verifying anyway.
+            raise ValueError("tls: insecure_skip_verify is not supported by the gRPC exporter")
 
     def target(self) -> tuple[str, bool]:
         """(host:port, plaintext?) from the endpoint and tls.insecure."""

@@ -34,6 +34,8 @@ class ServerTLSConfig:
     # Both empty means plaintext.
     cert_file: str = ""
     key_file: str = ""
+    # CA bundle that client certificates must chain to; set = mutual TLS required.
+    client_ca_file: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -42,6 +44,8 @@ class ServerTLSConfig:
     def validate(self) -> None:
         if bool(self.cert_file) != bool(self.key_file):
             raise ValueError("tls: both cert_file and key_file must be set")
+        if self.client_ca_file and not self.cert_file:
+            raise ValueError("tls: client_ca_file needs cert_file and key_file")
 
 
 @dataclass

@@ -111,7 +111,10 @@ class GrpcServer:
 
 def _server_credentials(tls: ServerTLSConfig) -> grpc.ServerCredentials:
     key, cert = Path(tls.key_file).read_bytes(), Path(tls.cert_file).read_bytes()
-    return grpc.ssl_server_credentials([(key, cert)])
+    client_ca = Path(tls.client_ca_file).read_bytes() if tls.client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 def _text(value: str | bytes | None) -> str | None:
