@@ -71,9 +71,8 @@ class HttpServer:
                 f"otlp receiver: cannot listen on {self._config.endpoint} (http): {err}"
             ) from err
         self._runner = runner
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        # The bound port (differs from the configured one when that is 0).
+        self.port = int(runner.addresses[0][1]) if runner.addresses else port
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
