@@ -34,7 +34,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from routewatch.collector import otlpjson
-from routewatch.collector.component import ComponentID, CreateSettings, Data, Kind, Signal
+from routewatch.collector.component import (
+    ComponentID,
+    CreateSettings,
+    Data,
+    Factory,
+    Kind,
+    Signal,
+)
 from routewatch.collector.receivers.otlp.otlp import OtlpReceiver
 from routewatch.collector.telemetry import Telemetry
 
@@ -256,3 +263,18 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_file, key_file
+
+
+# Exporters under test send synchronously: with no sending queue and no retries, as in the Go
+# exporterhelper, `consume` raises what `push` raised (whatever the helper's internals become).
+SYNC_EXPORTER = {"sending_queue": {"enabled": False}, "retry_on_failure": {"enabled": False}}
+
+
+def component_config(factory: Factory, raw: dict[str, Any]) -> Any:
+    """`raw` (YAML) decoded over the factory's default config; exporters made synchronous."""
+    from routewatch.collector.confmap import decode
+
+    if factory.kind == Kind.EXPORTER:
+        raw = {**SYNC_EXPORTER, **raw}
+    default = factory.create_default_config()
+    return decode(type(default), raw, f"{factory.kind}s::{factory.type}", default)

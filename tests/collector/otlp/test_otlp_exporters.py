@@ -20,7 +20,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from otlp_testkit import Recorder, SdkData, StartReceiver, self_signed_cert, settings_for
+from otlp_testkit import (
+    Recorder,
+    SdkData,
+    StartReceiver,
+    component_config,
+    self_signed_cert,
+    settings_for,
+)
 from support.otlp_sink import otlp_sink
 from support.ports import free_port
 
@@ -36,18 +43,12 @@ from routewatch.collector.errors import (
 from routewatch.collector.exporterhelper.exporter import Exporter
 from routewatch.collector.exporters.otlp import factory as otlp_factory
 from routewatch.collector.exporters.otlp_http import factory as http_factory
-from routewatch.collector.exporters.otlp_http.config import OtlpHttpExporterConfig
 from routewatch.collector.exporters.otlp_http.otlp_http import OtlpHttpClient
 
 
 async def make_exporter(module: Any, signal: Signal, raw: dict[str, Any]) -> Exporter:
     factory = module.FACTORY
-    config = decode(
-        type(factory.create_default_config()),
-        raw,
-        f"exporters::{factory.type}",
-        factory.create_default_config(),
-    )
+    config = component_config(factory, raw)
     exporter: Exporter = factory.create[signal](
         settings_for(Kind.EXPORTER, factory.type), config, None
     )
@@ -343,7 +344,7 @@ async def test_otlp_http_retry_after_as_http_date(http_sink: HttpSink, sdk_data:
     now = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     later = "Fri, 02 Jan 2026 03:04:35 GMT"  # 30 s after `now`
     http_sink.script.append((503, {"Retry-After": later}, b""))
-    config = decode(OtlpHttpExporterConfig, {"endpoint": http_sink.url})
+    config = component_config(http_factory.FACTORY, {"endpoint": http_sink.url})
     client = OtlpHttpClient(
         settings_for(Kind.EXPORTER, "otlp_http"), config, Signal.TRACES, clock=now.timestamp
     )

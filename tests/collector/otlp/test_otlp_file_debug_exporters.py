@@ -16,7 +16,7 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
     OTLPMetricExporter as HttpMetrics,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from otlp_testkit import SdkData, StartReceiver, post, settings_for
+from otlp_testkit import SdkData, StartReceiver, component_config, post, settings_for
 
 from routewatch.collector import otlpjson
 from routewatch.collector.component import Kind, Signal
@@ -34,8 +34,7 @@ from routewatch.collector.exporters.file.writer import RotatingWriter
 
 
 def file_exporter(signal: Signal, raw: dict[str, Any]) -> Exporter:
-    default = file_factory.create_default_config()
-    config = decode(FileExporterConfig, raw, "exporters::file", default)
+    config = component_config(file_factory.FACTORY, raw)
     exporter: Exporter = file_factory.FACTORY.create[signal](
         settings_for(Kind.EXPORTER, "file"), config, None
     )
@@ -265,7 +264,9 @@ def test_debug_sampling_per_second() -> None:
 async def test_debug_exporter_logs_through_the_collector_logger(
     sdk_data: SdkData, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = decode(DebugExporterConfig, {"verbosity": "basic", "sampling_initial": 100})
+    config = component_config(
+        debug_factory.FACTORY, {"verbosity": "basic", "sampling_initial": 100}
+    )
     exporter = debug_factory.FACTORY.create[Signal.LOGS](
         settings_for(Kind.EXPORTER, "debug"), config, None
     )
@@ -286,7 +287,9 @@ def test_debug_config_errors() -> None:
 async def test_debug_exporter_to_stdout(
     sdk_data: SdkData, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = decode(DebugExporterConfig, {"verbosity": "normal", "use_internal_logger": False})
+    config = component_config(
+        debug_factory.FACTORY, {"verbosity": "normal", "use_internal_logger": False}
+    )
     exporter = debug_factory.FACTORY.create[Signal.TRACES](
         settings_for(Kind.EXPORTER, "debug"), config, None
     )

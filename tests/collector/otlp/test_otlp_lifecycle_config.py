@@ -9,12 +9,11 @@ from typing import Any
 
 import grpc
 import pytest
-from otlp_testkit import Recorder, SdkData, settings_for
+from otlp_testkit import Recorder, SdkData, component_config, settings_for
 from support.otlp_sink import otlp_sink
 from support.ports import free_port
 
 from routewatch.collector.component import Component, Consumer, Factory, Kind, Signal
-from routewatch.collector.confmap import decode
 from routewatch.collector.errors import ConfigError
 from routewatch.collector.exporters.debug.factory import FACTORY as DEBUG
 from routewatch.collector.exporters.file.factory import FACTORY as FILE
@@ -25,10 +24,7 @@ from routewatch.collector.receivers.otlp.config import OtlpReceiverConfig
 from routewatch.collector.receivers.otlp.factory import FACTORY as RECEIVER
 from routewatch.collector.receivers.otlp.otlp import OtlpReceiver
 
-
-def _config(factory: Factory, raw: dict[str, Any]) -> Any:
-    default = factory.create_default_config()
-    return decode(type(default), raw, f"{factory.kind}s::{factory.type}", default)
+_config = component_config
 
 
 @pytest.mark.parametrize("signal", list(Signal))
