@@ -45,10 +45,34 @@ def _encoder(descriptor: Descriptor) -> Convert:
             out[key] = value if conv is None else conv(value)
         return out
 
-    _encoders[descriptor.full_name] = encode_message
+    fast = _FAST_PATHS.get(descriptor.full_name)
+    result = encode_message if fast is None else fast(encode_message)
+    _encoders[descriptor.full_name] = result
     for field in descriptor.fields:
         table[field.name] = (field.json_name, _field_encoder(field))
-    return encode_message
+    return result
+
+
+def _key_value_fast_path(generic: Convert) -> Convert:
+    """Attributes are most of a request: a string, int or bool value skips the generic walk."""
+
+    def encode_key_value(kv: Any) -> Any:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            return {"key": kv.key, "value": {"stringValue": value.string_value}}
+        if kind == "int_value":
+            return {"key": kv.key, "value": {"intValue": str(value.int_value)}}
+        if kind == "bool_value":
+            return {"key": kv.key, "value": {"boolValue": value.bool_value}}
+        return generic(kv)
+
+    return encode_key_value
+
+
+_FAST_PATHS: dict[str, Callable[[Convert], Convert]] = {
+    "opentelemetry.proto.common.v1.KeyValue": _key_value_fast_path,
+}
 
 
 def _field_encoder(field: FieldDescriptor) -> Convert | None:
