@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -46,17 +47,26 @@ def _encoder(descriptor: Descriptor) -> Convert:
         return out
 
     fast = _FAST_PATHS.get(descriptor.full_name)
-    result = encode_message if fast is None else fast(encode_message)
+    result = encode_message if fast is None else fast(descriptor, encode_message)
     _encoders[descriptor.full_name] = result
     for field in descriptor.fields:
         table[field.name] = (field.json_name, _field_encoder(field))
     return result
 
 
-def _key_value_fast_path(generic: Convert) -> Convert:
-    """Attributes are most of a request: a string, int or bool value skips the generic walk."""
+def _key_value_fast_path(descriptor: Descriptor, generic: Convert) -> Convert:
+    """Attributes are most of a request: a string, int or bool value skips the generic walk.
+    Newer fields of KeyValue (`key_strindex`, ...) send it the generic way."""
+    others = [f.name for f in descriptor.fields if f.name not in ("key", "value")]
+    # Any of the other fields, read in one C call (0 / empty when none is set).
+    has_others = operator.attrgetter(*others) if others else None
+    single = len(others) == 1
 
     def encode_key_value(kv: Any) -> Any:
+        if has_others is not None:
+            found = has_others(kv)
+            if found if single else any(found):
+                return generic(kv)
         value = kv.value
         kind = value.WhichOneof("value")
         if kind == "string_value":
@@ -70,7 +80,7 @@ def _key_value_fast_path(generic: Convert) -> Convert:
     return encode_key_value
 
 
-_FAST_PATHS: dict[str, Callable[[Convert], Convert]] = {
+_FAST_PATHS: dict[str, Callable[[Descriptor, Convert], Convert]] = {
     "opentelemetry.proto.common.v1.KeyValue": _key_value_fast_path,
 }
 
