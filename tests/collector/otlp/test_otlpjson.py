@@ -354,3 +354,23 @@ def test_every_metric_point_type_round_trips(sdk_data: Any) -> None:
         },
     )
     assert otlpjson.decode(otlpjson.encode(request), ExportMetricsServiceRequest) == request
+
+
+def test_attribute_fast_paths_keep_newer_key_value_fields() -> None:
+    request = ExportLogsServiceRequest(
+        resource_logs=[
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "", "value": {"string_value": "x"}, "key_strindex": 3},
+                        {"key": "k", "value": {"int_value": -(2**63)}},
+                        {"key": "b", "value": {"bool_value": False}},
+                    ]
+                }
+            }
+        ]
+    )
+    encoded = otlpjson.encode(request)
+    assert b'"keyStrindex":3' in encoded
+    assert b'{"key":"k","value":{"intValue":"-9223372036854775808"}}' in encoded
+    assert otlpjson.decode(encoded, ExportLogsServiceRequest) == request
