@@ -153,3 +153,17 @@ def test_factory_declarations() -> None:
         ),
         OtlpReceiver,
     )
+
+
+async def test_receiver_grpc_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = _config(RECEIVER, {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{port}"}}})
+        receiver = RECEIVER.create[Signal.TRACES](
+            settings_for(Kind.RECEIVER, "otlp"), config, Recorder()
+        )
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port} \\(grpc\\)"):
+            await receiver.start(None)
+        await receiver.shutdown()

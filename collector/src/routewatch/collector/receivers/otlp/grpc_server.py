@@ -61,8 +61,10 @@ class GrpcServer:
             else:
                 self.port = server.add_insecure_port(address)
         except RuntimeError as err:
+            await server.stop(None)
             raise OSError(f"otlp receiver: cannot listen on {address} (grpc): {err}") from err
         if not self.port:
+            await server.stop(None)
             raise OSError(f"otlp receiver: cannot listen on {address} (grpc)")
         await server.start()
         self._server = server
