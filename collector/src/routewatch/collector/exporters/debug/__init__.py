@@ -1,0 +1,1 @@
+"""The `debug` exporter: prints what flows through a pipeline (Go's debugexporter)."""

@@ -1,0 +1,1 @@
+"""The `otlp` exporter (also `otlp_grpc`): OTLP/gRPC to any OTLP backend."""

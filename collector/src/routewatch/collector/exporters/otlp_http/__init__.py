@@ -1,0 +1,1 @@
+"""The `otlp_http` exporter: OTLP/HTTP (protobuf or JSON) to any OTLP backend."""
