@@ -24,7 +24,9 @@ class Latency:
 
     def __post_init__(self) -> None:
         if self.kind not in ("fixed", "uniform", "lognormal"):
-            raise ValueError(f"latency: unknown distribution {self.kind!r} (fixed|uniform|lognormal)")
+            raise ValueError(
+                f"latency: unknown distribution {self.kind!r} (fixed|uniform|lognormal)"
+            )
         if self.a < 0 or self.b < 0:
             raise ValueError(f"latency: parameters must not be negative, got {self.spec()!r}")
         if self.kind == "uniform" and self.b < self.a:

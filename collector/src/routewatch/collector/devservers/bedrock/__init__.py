@@ -28,9 +28,9 @@ from routewatch.collector.devservers.bedrock.state import (
 
 __all__ = [
     "ERRORS",
-    "Behaviour",
     "BedrockControl",
     "BedrockServer",
+    "Behaviour",
     "ControlError",
     "Fault",
     "Incident",

@@ -23,7 +23,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = a free port (default)")
-    parser.add_argument("--latency", default="fixed:0", help="e.g. fixed:0.05, uniform:0.01:0.2, lognormal:0.1:0.5")
+    parser.add_argument(
+        "--latency", default="fixed:0", help="e.g. fixed:0.05, uniform:0.01:0.2, lognormal:0.1:0.5"
+    )
     parser.add_argument("--chunk-interval", default="fixed:0", help="seconds between stream events")
     parser.add_argument("--output-tokens", type=int, default=48)
     parser.add_argument("--output-tokens-max", type=int, default=0)

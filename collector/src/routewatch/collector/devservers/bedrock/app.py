@@ -18,8 +18,8 @@ from aiohttp import web
 
 from routewatch.collector.confmap import decode
 from routewatch.collector.devservers.bedrock import converse, eventstream
+from routewatch.collector.devservers.bedrock.families import Family, family_of, malformed
 from routewatch.collector.devservers.bedrock.faults import Fault, ServiceError
-from routewatch.collector.devservers.bedrock.families import Family, family_of
 from routewatch.collector.devservers.bedrock.generation import Generation
 from routewatch.collector.devservers.bedrock.state import (
     Behaviour,
@@ -38,9 +38,9 @@ def _json_body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
-        raise ServiceError.of("validation", "Malformed input request, please reformat your input and try again.") from None  # fmt: skip
+        raise ServiceError.of("validation") from None
     if not isinstance(body, dict):
-        raise ServiceError.of("validation", "Malformed input request: #: expected type: JSONObject, please reformat your input and try again.")  # fmt: skip
+        raise malformed("#: expected type: JSONObject")
     return body
 
 
@@ -60,7 +60,9 @@ def _invocation_metrics(gen: Generation) -> dict[str, int]:
 def _padded(payload: dict[str, Any]) -> bytes:
     # Bedrock pads stream payloads with a "p" member so sizes do not leak the text; botocore
     # ignores it. Kept so clients are exercised against what the real service sends.
-    return json.dumps(payload | {"p": "abcdefghijklmnopqrstuvwxyz"[: 1 + len(payload) % 26]}).encode()
+    return json.dumps(
+        payload | {"p": "abcdefghijklmnopqrstuvwxyz"[: 1 + len(payload) % 26]}
+    ).encode()
 
 
 def _converse_frames(gen: Generation, family: Family) -> list[bytes]:
@@ -72,7 +74,8 @@ def _invoke_frames(gen: Generation, family: Family) -> list[bytes]:
     chunks[-1] = chunks[-1] | {"amazon-bedrock-invocationMetrics": _invocation_metrics(gen)}
     return [
         eventstream.event(
-            "chunk", json.dumps({"bytes": base64.b64encode(json.dumps(chunk).encode()).decode()}).encode()
+            "chunk",
+            json.dumps({"bytes": base64.b64encode(json.dumps(chunk).encode()).decode()}).encode(),
         )
         for chunk in chunks
     ]
@@ -96,13 +99,19 @@ class _Handlers:
                 raise plan.fault.error()
             family = family_of(model_id)
             body = _json_body(raw)
-            prompt = converse.parse(body) if operation.startswith("converse") else family.parse(body)
+            prompt = (
+                converse.parse(body) if operation.startswith("converse") else family.parse(body)
+            )
             gen = plan.generation(request_id, model_id, prompt)
             if operation == "converse":
-                return web.json_response(converse.response(gen), headers={"x-amzn-RequestId": request_id})
+                return web.json_response(
+                    converse.response(gen), headers={"x-amzn-RequestId": request_id}
+                )
             if operation == "invoke":
                 return self._invoke_response(gen, family, request_id)
-            frames = (_converse_frames if operation == "converse-stream" else _invoke_frames)(gen, family)
+            frames = (_converse_frames if operation == "converse-stream" else _invoke_frames)(
+                gen, family
+            )
             response, error = await self._stream(request, frames, plan, request_id)
             return response
         except ServiceError as err:
@@ -172,7 +181,9 @@ class _Handlers:
         payload: dict[str, Any] = {"message": message}
         if fault.stream_exception == "modelStreamErrorException":
             payload |= {"originalStatusCode": 500, "originalMessage": message}
-        await response.write(eventstream.exception(fault.stream_exception, json.dumps(payload).encode()))
+        await response.write(
+            eventstream.exception(fault.stream_exception, json.dumps(payload).encode())
+        )
         await response.write_eof()
         return response, fault.stream_exception
 
@@ -190,7 +201,8 @@ async def _control_body(request: web.Request) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(
-            text=json.dumps({"message": "body must be a JSON object"}), content_type="application/json"
+            text=json.dumps({"message": "body must be a JSON object"}),
+            content_type="application/json",
         )
     return body
 
@@ -232,7 +244,8 @@ def _control_routes(state: ServerState) -> list[web.RouteDef]:
         web.post("/_control/reset", handler(lambda _: state.reset())),
         web.get("/_control/stats", handler(lambda _: state.stats())),
         web.get(
-            "/_control/requests", handler(lambda _: {"requests": [asdict(r) for r in state.records()]})
+            "/_control/requests",
+            handler(lambda _: {"requests": [asdict(r) for r in state.records()]}),
         ),
     ]
 

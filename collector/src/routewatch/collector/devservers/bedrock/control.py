@@ -6,6 +6,7 @@ The same operations as `BedrockServer`'s Python API, for a server started as a s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -35,10 +36,8 @@ class BedrockControl:
                 return json.loads(response.read())
         except urllib.error.HTTPError as err:
             detail = err.read().decode(errors="replace")
-            try:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
                 detail = json.loads(detail)["message"]
-            except (ValueError, KeyError, TypeError):
-                pass
             raise ControlError(f"{method} /_control/{path}: {err.code} {detail}") from None
 
     def inject(self, kind: str, **fields: Any) -> dict[str, Any]:
@@ -48,7 +47,9 @@ class BedrockControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
-    def incident(self, add_latency: float, duration: float = 0.0, throttle_rate: float = 0.0) -> None:
+    def incident(
+        self, add_latency: float, duration: float = 0.0, throttle_rate: float = 0.0
+    ) -> None:
         self._call(
             "POST",
             "incident",

@@ -10,34 +10,56 @@ from routewatch.collector.devservers.bedrock.generation import Generation, Promp
 Body = dict[str, Any]
 
 
+_FIRST_USER = (
+    "A conversation must start with a user message. "
+    "Try again with a conversation that starts with a user message."
+)
+
+
 def _invalid(detail: str) -> ServiceError:
     return ServiceError.of("validation", detail)
+
+
+def _constraint(value: object, member: str, constraint: str) -> ServiceError:
+    return _invalid(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+        f"constraint: Member must {constraint}"
+    )
 
 
 def parse(body: Body) -> Prompt:
     """Read a Converse request; ValidationException with the service's wording when invalid."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise _invalid("A conversation must start with a user message. Try again with a conversation that starts with a user message.")  # fmt: skip
+        raise _invalid(_FIRST_USER)
     texts: list[str] = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise _invalid(f"1 validation error detected: Value at 'messages.{i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]")  # fmt: skip
+            role = message.get("role") if isinstance(message, dict) else None
+            raise _constraint(
+                role, f"messages.{i + 1}.member.role", "satisfy enum value set: [user, assistant]"
+            )
         for block in message.get("content") or []:
             if isinstance(block, dict) and "text" in block:
                 texts.append(str(block["text"]))
     if messages[0].get("role") != "user":
-        raise _invalid("A conversation must start with a user message. Try again with a conversation that starts with a user message.")  # fmt: skip
+        raise _invalid(_FIRST_USER)
     for block in body.get("system") or []:
         if isinstance(block, dict) and "text" in block:
             texts.insert(0, str(block["text"]))
     config = body.get("inferenceConfig") or {}
     max_tokens = config.get("maxTokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-        raise _invalid(f"1 validation error detected: Value '{max_tokens}' at 'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1")  # fmt: skip
+        raise _constraint(
+            max_tokens, "inferenceConfig.maxTokens", "have value greater than or equal to 1"
+        )
     temperature = config.get("temperature")
-    if temperature is not None and not 0 <= float(temperature) <= 1:
-        raise _invalid(f"1 validation error detected: Value '{temperature}' at 'inferenceConfig.temperature' failed to satisfy constraint: Member must have value less than or equal to 1")  # fmt: skip
+    if temperature is not None and (
+        not isinstance(temperature, int | float) or not 0 <= temperature <= 1
+    ):
+        raise _constraint(
+            temperature, "inferenceConfig.temperature", "have value less than or equal to 1"
+        )
     return Prompt("\n".join(texts), max_tokens)
 
 

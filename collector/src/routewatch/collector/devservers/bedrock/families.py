@@ -27,15 +27,16 @@ def base_model_id(model_id: str) -> str:
     return rest if rest and head in REGION_PREFIXES else model_id
 
 
-def _malformed(detail: str) -> ServiceError:
+def malformed(detail: str) -> ServiceError:
     return ServiceError.of(
-        "validation", f"Malformed input request: {detail}, please reformat your input and try again."
+        "validation",
+        f"Malformed input request: {detail}, please reformat your input and try again.",
     )
 
 
 def _require(body: Body, key: str) -> Any:
     if key not in body:
-        raise _malformed(f"#: required key [{key}] not found")
+        raise malformed(f"#: required key [{key}] not found")
     return body[key]
 
 
@@ -44,13 +45,13 @@ def _int_or_none(body: Body, key: str) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise _malformed(f"#/{key}: expected integer >= 1, found {value!r}")
+        raise malformed(f"#/{key}: expected integer >= 1, found {value!r}")
     return value
 
 
 def _message_text(messages: Any) -> str:
     if not isinstance(messages, list) or not messages:
-        raise _malformed("#/messages: expected a non-empty array")
+        raise malformed("#/messages: expected a non-empty array")
     parts: list[str] = []
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
@@ -59,7 +60,7 @@ def _message_text(messages: Any) -> str:
         elif isinstance(content, list):
             parts.extend(str(block.get("text", "")) for block in content if isinstance(block, dict))
         else:
-            raise _malformed("#/messages: each message needs a content")
+            raise malformed("#/messages: each message needs a content")
     return "\n".join(parts)
 
 
@@ -92,7 +93,7 @@ class Anthropic(Family):
         _require(body, "anthropic_version")
         max_tokens = _int_or_none(body, "max_tokens")
         if max_tokens is None:
-            raise _malformed("#: required key [max_tokens] not found")
+            raise malformed("#: required key [max_tokens] not found")
         system = body.get("system", "")
         text = _message_text(_require(body, "messages"))
         return Prompt(f"{system}\n{text}" if isinstance(system, str) else text, max_tokens)
@@ -124,10 +125,18 @@ class Anthropic(Family):
         message["usage"] = self._usage(gen, 1)
         out: list[Body] = [
             {"type": "message_start", "message": message},
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
         ]
         out += [
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": piece},
+            }
             for piece in gen.pieces
         ]
         out += [
@@ -151,7 +160,7 @@ class Nova(Family):
         text = _message_text(_require(body, "messages"))
         config = body.get("inferenceConfig") or {}
         if not isinstance(config, dict):
-            raise _malformed("#/inferenceConfig: expected an object")
+            raise malformed("#/inferenceConfig: expected an object")
         max_tokens = _int_or_none(config, "maxTokens") or _int_or_none(config, "max_new_tokens")
         return Prompt(text, max_tokens)
 
@@ -197,7 +206,7 @@ class Titan(Family):
         text = _require(body, "inputText")
         config = body.get("textGenerationConfig") or {}
         if not isinstance(config, dict):
-            raise _malformed("#/textGenerationConfig: expected an object")
+            raise malformed("#/textGenerationConfig: expected an object")
         return Prompt(str(text), _int_or_none(config, "maxTokenCount"))
 
     def body(self, gen: Generation) -> Body:
@@ -277,7 +286,11 @@ class Mistral(Family):
     def chunks(self, gen: Generation) -> list[Body]:
         last = len(gen.pieces) - 1
         return [
-            {"outputs": [{"text": piece, "stop_reason": self.stop_reason(gen) if i == last else None}]}
+            {
+                "outputs": [
+                    {"text": piece, "stop_reason": self.stop_reason(gen) if i == last else None}
+                ]
+            }
             for i, piece in enumerate(gen.pieces)
         ]
 
@@ -328,13 +341,20 @@ class CohereChat(Family):
             "finish_reason": self.stop_reason(gen),
             "meta": {
                 "api_version": {"version": "1"},
-                "billed_units": {"input_tokens": gen.input_tokens, "output_tokens": gen.output_tokens},
+                "billed_units": {
+                    "input_tokens": gen.input_tokens,
+                    "output_tokens": gen.output_tokens,
+                },
             },
         }
 
     def chunks(self, gen: Generation) -> list[Body]:
         out: list[Body] = [
-            {"is_finished": False, "event_type": "stream-start", "generation_id": gen.request_id[::-1]}
+            {
+                "is_finished": False,
+                "event_type": "stream-start",
+                "generation_id": gen.request_id[::-1],
+            }
         ]
         out += [
             {"is_finished": False, "event_type": "text-generation", "text": piece}
@@ -361,7 +381,11 @@ class CohereGenerate(CohereChat):
         return {
             "id": gen.request_id,
             "generations": [
-                {"id": gen.request_id[::-1], "text": gen.text, "finish_reason": self.stop_reason(gen)}
+                {
+                    "id": gen.request_id[::-1],
+                    "text": gen.text,
+                    "finish_reason": self.stop_reason(gen),
+                }
             ],
             "prompt": "",
         }

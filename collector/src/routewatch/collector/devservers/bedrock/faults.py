@@ -16,17 +16,49 @@ from typing import Literal
 # Status codes and messages as the service model (botocore's bedrock-runtime service-2.json)
 # and the real service give them. ModelNotReadyException is 429 in the model, not 503.
 ERRORS: dict[str, tuple[str, int, str]] = {
-    "validation": ("ValidationException", 400, "Malformed input request, please reformat your input and try again."),
-    "throttling": ("ThrottlingException", 429, "Too many requests, please wait before trying again."),
-    "internal": ("InternalServerException", 500, "The system encountered an unexpected error during processing. Try your request again."),
-    "model_not_ready": ("ModelNotReadyException", 429, "Model is not ready to serve inference requests. The model may be starting up; try again later."),
-    "service_unavailable": ("ServiceUnavailableException", 503, "Bedrock is unable to process your request."),
-    "model_timeout": ("ModelTimeoutException", 408, "Model has timed out in processing the request. Try your request again."),
+    "validation": (
+        "ValidationException",
+        400,
+        "Malformed input request, please reformat your input and try again.",
+    ),
+    "throttling": (
+        "ThrottlingException",
+        429,
+        "Too many requests, please wait before trying again.",
+    ),
+    "internal": (
+        "InternalServerException",
+        500,
+        "The system encountered an unexpected error during processing. Try your request again.",
+    ),
+    "model_not_ready": (
+        "ModelNotReadyException",
+        429,
+        "Model is not ready to serve inference requests. The model may be starting up.",
+    ),
+    "service_unavailable": (
+        "ServiceUnavailableException",
+        503,
+        "Bedrock is unable to process your request.",
+    ),
+    "model_timeout": (
+        "ModelTimeoutException",
+        408,
+        "Model has timed out in processing the request. Try your request again.",
+    ),
     "model_error": ("ModelErrorException", 424, "The model returned an error."),
-    "access_denied": ("AccessDeniedException", 403, "You don't have access to the model with the specified model ID."),
-    "quota_exceeded": ("ServiceQuotaExceededException", 400, "Your request exceeds the service quota for your account."),
+    "access_denied": (
+        "AccessDeniedException",
+        403,
+        "You don't have access to the model with the specified model ID.",
+    ),
+    "quota_exceeded": (
+        "ServiceQuotaExceededException",
+        400,
+        "Your request exceeds the service quota for your account.",
+    ),
     "not_found": ("ResourceNotFoundException", 404, "The requested resource could not be found."),
-}  # fmt: skip
+}
 
 # Exception members of the stream unions (ConverseStreamOutput, ResponseStream).
 STREAM_EXCEPTIONS = (
@@ -86,7 +118,9 @@ class Fault:
         if self.times < 0:
             raise ValueError(f"times must be >= 0, got {self.times}")
         if self.operation and self.operation not in OPERATIONS:
-            raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}, got {self.operation!r}")
+            raise ValueError(
+                f"operation must be one of {', '.join(OPERATIONS)}, got {self.operation!r}"
+            )
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"rate must be within [0, 1], got {self.rate}")
         if self.status and not 400 <= self.status <= 599:

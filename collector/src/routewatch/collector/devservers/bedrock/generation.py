@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-_WORDS = (
+_ANSWER = (
     "The route is healthy and the latest audit found no open issues; "
     "check the dashboard, confirm the alarms and review the runbook before the next change."
-).split()
+)
+_WORDS = tuple(_ANSWER.split(" "))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ from routewatch.collector.devservers.bedrock.state import (
 REGION = "us-east-1"
 
 
-async def start(state: ServerState, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
+async def start(
+    state: ServerState, host: str = "127.0.0.1", port: int = 0
+) -> tuple[web.AppRunner, str]:
     """Bind and serve on the running loop; returns the runner (for cleanup) and the base URL."""
     # No access log: the demo and tests print their own summaries.
     runner = web.AppRunner(create_app(state), access_log=None, shutdown_timeout=1.0)
@@ -50,7 +52,9 @@ class BedrockServer:
     def clear_faults(self) -> None:
         self.state.clear_faults()
 
-    def incident(self, add_latency: float, duration: float = 0.0, throttle_rate: float = 0.0) -> None:
+    def incident(
+        self, add_latency: float, duration: float = 0.0, throttle_rate: float = 0.0
+    ) -> None:
         self.state.start_incident(Incident(add_latency, duration, throttle_rate))
 
     def end_incident(self) -> None:

@@ -186,7 +186,7 @@ class ServerState:
                 "by_operation_status": dict(sorted(by_status.items())),
                 "errors": dict(Counter(r.error for r in self._log if r.error)),
                 "faults_pending": len(self._faults),
-                "incident": asdict(self._incident) if self._active_incident() else None,
+                "incident": asdict(incident) if (incident := self._active_incident()) else None,
                 "behaviour": asdict(self.behaviour),
             }
 
@@ -226,7 +226,7 @@ class ServerState:
             if incident is not None:
                 delay += incident.add_latency
                 if fault is None and incident.throttle_rate > self._rng.random():
-                    fault = Fault("throttling", message="Too many requests, please wait before trying again.")  # fmt: skip
+                    fault = Fault("throttling")
             low, high = self.behaviour.output_tokens, self.behaviour.output_tokens_max
             output = self._rng.randint(low, high) if high > low else low
             return Plan(delay, fault, output, self.behaviour, self._interval)
