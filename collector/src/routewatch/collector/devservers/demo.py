@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from routewatch.collector.devservers.bedrock import Behaviour, BedrockServer, bedrock_server
+from routewatch.collector.devservers.bedrock import BedrockServer, Behaviour, bedrock_server
 from routewatch.collector.devservers.otlp_receiver import otlp_receiver
 from routewatch.collector.devservers.sample_app import CACHE, ROUTER
 from routewatch.collector.devservers.summary import render_metrics, render_traces
