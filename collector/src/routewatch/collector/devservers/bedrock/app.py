@@ -20,7 +20,7 @@ from routewatch.collector.confmap import decode
 from routewatch.collector.devservers.bedrock import converse, eventstream
 from routewatch.collector.devservers.bedrock.families import Family, family_of, malformed
 from routewatch.collector.devservers.bedrock.faults import Fault, ServiceError
-from routewatch.collector.devservers.bedrock.generation import Generation
+from routewatch.collector.devservers.bedrock.generation import Generation, Prompt
 from routewatch.collector.devservers.bedrock.state import (
     Behaviour,
     Incident,
@@ -81,6 +81,9 @@ def _invoke_frames(gen: Generation, family: Family) -> list[bytes]:
     ]
 
 
+Finish = Callable[[int, str | None], None]
+
+
 class _Handlers:
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -91,7 +94,31 @@ class _Handlers:
         raw = await request.read()
         plan = self.state.plan(operation, model_id)
         gen: Generation | None = None
-        status, error = 200, None
+        prompt: Prompt | None = None
+        recorded = False
+
+        def finish(status: int, error: str | None) -> None:
+            # Called before the client can see the end of the answer, so that a test reading
+            # the log right after its call finds the request there.
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            self.state.record(
+                RequestRecord(
+                    operation=operation,
+                    model_id=model_id,
+                    status=status,
+                    error=error,
+                    delay=plan.delay,
+                    fault=plan.fault.kind if plan.fault else None,
+                    input_tokens=gen.input_tokens if gen else 0,
+                    output_tokens=gen.output_tokens if gen else 0,
+                    max_tokens=prompt.max_tokens if prompt else None,
+                    temperature=prompt.temperature if prompt else None,
+                )
+            )
+
         try:
             if plan.delay:
                 await asyncio.sleep(plan.delay)
@@ -104,32 +131,22 @@ class _Handlers:
             )
             gen = plan.generation(request_id, model_id, prompt)
             if operation == "converse":
+                finish(200, None)
                 return web.json_response(
                     converse.response(gen), headers={"x-amzn-RequestId": request_id}
                 )
             if operation == "invoke":
+                finish(200, None)
                 return self._invoke_response(gen, family, request_id)
             frames = (_converse_frames if operation == "converse-stream" else _invoke_frames)(
                 gen, family
             )
-            response, error = await self._stream(request, frames, plan, request_id)
-            return response
+            return await self._stream(request, frames, plan, request_id, finish)
         except ServiceError as err:
-            status, error = err.status, err.code
+            finish(err.status, err.code)
             return _error_response(err, request_id)
         finally:
-            self.state.record(
-                RequestRecord(
-                    operation=operation,
-                    model_id=model_id,
-                    status=status,
-                    error=error,
-                    delay=plan.delay,
-                    fault=plan.fault.kind if plan.fault else None,
-                    input_tokens=gen.input_tokens if gen else 0,
-                    output_tokens=gen.output_tokens if gen else 0,
-                )
-            )
+            finish(200, "stream_aborted")  # a no-op unless the stream ended abnormally
 
     def _invoke_response(self, gen: Generation, family: Family, request_id: str) -> web.Response:
         return web.Response(
@@ -144,10 +161,15 @@ class _Handlers:
         )
 
     async def _stream(
-        self, request: web.Request, frames: list[bytes], plan: Plan, request_id: str
-    ) -> tuple[web.StreamResponse, str | None]:
+        self,
+        request: web.Request,
+        frames: list[bytes],
+        plan: Plan,
+        request_id: str,
+        finish: Finish,
+    ) -> web.StreamResponse:
         """Write the frames with the configured spacing; a `stream_break` fault ends the
-        stream early with an exception event or a cut connection. Returns the error, if any."""
+        stream early with an exception event or a cut connection."""
         response = web.StreamResponse(
             headers={
                 "Content-Type": EVENTSTREAM,
@@ -160,23 +182,28 @@ class _Handlers:
         fault = plan.fault
         for i, frame in enumerate(frames):
             if fault is not None and i == fault.after_chunks:
-                return await self._break(request, response, fault)
+                await self._break(request, response, fault, finish)
+                return response
             if i:
                 interval = plan.chunk_interval.sample()
                 if interval:
                     await asyncio.sleep(interval)
+            if i == len(frames) - 1:
+                finish(200, None)
             await response.write(frame)
         await response.write_eof()
-        return response, None
+        return response
 
     async def _break(
-        self, request: web.Request, response: web.StreamResponse, fault: Fault
-    ) -> tuple[web.StreamResponse, str | None]:
+        self, request: web.Request, response: web.StreamResponse, fault: Fault, finish: Finish
+    ) -> None:
         if fault.mode == "cut":
+            finish(200, "connection_cut")
             # Close without the terminating zero-length chunk: the client sees a truncated body.
             if request.transport is not None:
                 request.transport.close()
-            return response, "connection_cut"
+            return
+        finish(200, fault.stream_exception)
         message = fault.message or "The stream was interrupted by an injected fault."
         payload: dict[str, Any] = {"message": message}
         if fault.stream_exception == "modelStreamErrorException":
@@ -185,7 +212,6 @@ class _Handlers:
             eventstream.exception(fault.stream_exception, json.dumps(payload).encode())
         )
         await response.write_eof()
-        return response, fault.stream_exception
 
 
 def _control_error(message: str) -> web.Response:

@@ -60,11 +60,11 @@ def parse(body: Body) -> Prompt:
         raise _constraint(
             temperature, "inferenceConfig.temperature", "have value less than or equal to 1"
         )
-    return Prompt("\n".join(texts), max_tokens)
+    return Prompt("\n".join(texts), max_tokens, temperature)
 
 
 def _stop_reason(gen: Generation) -> str:
-    return "max_tokens" if gen.truncated else "end_turn"
+    return gen.stop_reason or ("max_tokens" if gen.truncated else "end_turn")
 
 
 def usage(gen: Generation) -> Body:

@@ -18,6 +18,7 @@ class Prompt:
 
     text: str
     max_tokens: int | None = None
+    temperature: float | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Generation:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     truncated: bool = False  # stopped at max_tokens
+    stop_reason: str = ""  # a forced Converse stop reason (e.g. content_filtered), else derived
     latency_ms: int = 0
 
     @property

@@ -42,6 +42,9 @@ class Behaviour:
     # Prompt-cache tokens reported (Converse cacheRead/WriteInputTokens and the family fields).
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # Converse stop reason to report instead of end_turn/max_tokens (e.g. content_filtered,
+    # guardrail_intervened: an unsuccessful answer); empty = the real one.
+    stop_reason: str = ""
     # Text pieces a stream carries (content events).
     chunk_count: int = 8
     # Seed of every random choice (latency, token range, fault and incident rates).
@@ -99,6 +102,7 @@ class Plan:
             cache_read_tokens=self.behaviour.cache_read_tokens,
             cache_write_tokens=self.behaviour.cache_write_tokens,
             truncated=bool(limit and wanted > limit),
+            stop_reason=self.behaviour.stop_reason,
             latency_ms=round(self.delay * 1000),
         )
 
@@ -115,6 +119,9 @@ class RequestRecord:
     fault: str | None
     input_tokens: int = 0
     output_tokens: int = 0
+    # What the request asked for (Converse inferenceConfig or the family's fields).
+    max_tokens: int | None = None
+    temperature: float | None = None
 
 
 @dataclass
