@@ -45,10 +45,9 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 
 
 def test_routing_table_is_the_original() -> None:
-    rows = {
-        name: (op.priority, op.primary, op.fallback, op.latency_target, op.timeout, op.max_tokens, op.temperature)
-        for name, op in OPERATIONS.items()
-    }  # fmt: skip
+    fields = ("priority", "primary", "fallback", "latency_target", "timeout")
+    fields += ("max_tokens", "temperature")
+    rows = {name: tuple(getattr(op, f) for f in fields) for name, op in OPERATIONS.items()}
     assert rows == {
         "emergency": ("critical", "direct", None, 5, 5, 1024, 0.1),
         "infrastructure": ("critical", "direct", "mcp", 10, 10, 2048, 0.2),
