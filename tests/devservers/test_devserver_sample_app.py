@@ -370,19 +370,28 @@ def test_mixed_traffic_covers_operations_models_and_repeats() -> None:
     keys = [cache_key(r) for r in requests if SupportCache().cacheable(r)]
     assert len(set(keys)) < len(keys)  # repeated contexts: cache hits
     assert requests == list(itertools.islice(mixed_traffic(seed=1), 60))
+    only = list(itertools.islice(mixed_traffic(seed=1, operations=["standard", "emergency"]), 30))
+    assert [r.operation_type for r in only[:2]] == ["standard", "emergency"]
+    assert {r.operation_type for r in only} == {"standard", "emergency"}
+    with pytest.raises(ValueError, match="unknown operation type 'billing'"):
+        next(mixed_traffic(operations=["billing"]))
 
 
 def test_main_drives_mixed_traffic_and_prints_a_summary(bedrock: BedrockServer) -> None:
+    bedrock.inject("throttling", times=1)  # the first request's direct attempt falls back
     result = subprocess.run(
         [sys.executable, "-m", "routewatch.collector.devservers.sample_app",
-         "--requests", "15", "--bedrock-url", bedrock.url, "--seed", "2"],
+         "--requests", "15", "--bedrock-url", bedrock.url, "--seed", "2",
+         "--operations", "infrastructure,standard"],
         capture_output=True, text=True, timeout=90, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("sample app: 15 requests, 0 failed")
-    assert "by operation: emergency" in result.stdout
-    assert "cache:" in result.stdout
-    assert len(bedrock.records()) > 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "sample app: 15 requests, 0 failed, 1 fell back"
+    assert lines[1].startswith("  by operation: infrastructure ")
+    assert "standard" in lines[1] and "emergency" not in lines[1]
+    assert lines[3].startswith("  cache:        ")
+    assert bedrock.records()[0].error == "ThrottlingException"
 
 
 @pytest.mark.parametrize(
@@ -391,6 +400,10 @@ def test_main_drives_mixed_traffic_and_prints_a_summary(bedrock: BedrockServer) 
         (["--requests", "5"], "the following arguments are required: --bedrock-url"),
         (["--bedrock-url", "http://x", "--requests", "-1"], "must not be negative"),
         (["--bedrock-url", "http://x", "--requests", "0"], "give --requests or --duration"),
+        (
+            ["--bedrock-url", "http://x", "--operations", "standard,billing"],
+            "--operations: unknown operation type 'billing'",
+        ),
     ],
 )
 def test_main_rejects_bad_arguments(

@@ -12,8 +12,6 @@ and prints the span trees and metrics received. `routewatch demo` will call `mai
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,11 +19,10 @@ import time
 from pathlib import Path
 
 from routewatch.collector.devservers.bedrock import BedrockServer, Behaviour, bedrock_server
+from routewatch.collector.devservers.instrumented import app_environment, sample_app_command
 from routewatch.collector.devservers.otlp_receiver import otlp_receiver
-from routewatch.collector.devservers.sample_app import CACHE, ROUTER
 from routewatch.collector.devservers.summary import render_metrics, render_traces
 
-SERVICE_NAME = "routewatch-demo-app"
 # The incident starts once the Bedrock server has answered this many requests.
 INCIDENT_AFTER_REQUESTS = 6
 
@@ -52,43 +49,6 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _instrument_command() -> list[str]:
-    """`opentelemetry-instrument` of this environment (next to the interpreter first)."""
-    here = Path(sys.executable).parent / "opentelemetry-instrument"
-    found = str(here) if here.exists() else shutil.which("opentelemetry-instrument")
-    if found is None:
-        raise RuntimeError(
-            "opentelemetry-instrument not found: install routewatch-collector[demo] "
-            "(it brings opentelemetry-distro)"
-        )
-    return [found]
-
-
-def app_environment(otlp_endpoint: str) -> dict[str, str]:
-    """The environment the instrumented app runs with."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "OTEL_SERVICE_NAME": SERVICE_NAME,
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_METRICS_EXPORTER": "otlp",
-            "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{otlp_endpoint}",
-            "OTEL_EXPORTER_OTLP_INSECURE": "true",
-            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-            "OTEL_PYTHON_ROUTEWATCH_ROUTERS": ROUTER,
-            "OTEL_PYTHON_ROUTEWATCH_CACHES": CACHE,
-            "AWS_ACCESS_KEY_ID": "demo",
-            "AWS_SECRET_ACCESS_KEY": "demo",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    env.pop("AWS_PROFILE", None)
-    return env
-
-
 def _incident(server: BedrockServer, seconds: float, stop: threading.Event) -> None:
     """Degrade the direct path once the run is under way (the server's clock ends it)."""
     while not stop.wait(0.05):
@@ -113,12 +73,7 @@ def run(args: argparse.Namespace) -> int:
         otlp_receiver() as receiver,
         bedrock_server(Behaviour(latency="uniform:0.005:0.03", seed=args.seed)) as server,
     ):
-        app = [
-            *_instrument_command(),
-            sys.executable,
-            "-m",
-            "routewatch.collector.devservers.sample_app",
-            "--bedrock-url",
+        app = sample_app_command(
             server.url,
             "--seed",
             str(args.seed),
@@ -126,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             "uniform:0.002:0.01",
             "--interval",
             "0.02",
-        ]
+        )
         app += ["--duration", str(args.duration), "--requests", "0"] if args.duration else []
         app += [] if args.duration else ["--requests", str(args.requests)]
         print(f"demo: OTLP receiver on {receiver.endpoint}, Bedrock server on {server.url}")

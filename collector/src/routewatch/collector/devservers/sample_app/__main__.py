@@ -34,6 +34,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
     parser.add_argument("--interval", type=float, default=0.0, help="pause between requests, s")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--operations",
+        default="",
+        help="comma-separated operation types to send (default: all, mixed)",
+    )
     parser.add_argument("--mcp-latency", default="", help="latency spec of the MCP tools")
     parser.add_argument("--mcp-error", default="", help="MCP tools that fail: all or names")
     args = parser.parse_args(argv)
@@ -41,6 +46,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--requests, --duration and --interval must not be negative")
     if not args.requests and not args.duration:
         parser.error("give --requests or --duration (or both)")
+    args.operations = [o.strip() for o in args.operations.split(",") if o.strip()]
+    try:
+        next(mixed_traffic(0, args.operations))
+    except ValueError as err:
+        parser.error(f"--operations: {err}")
     return args
 
 
@@ -64,7 +74,7 @@ async def run(args: argparse.Namespace) -> Counter[str]:
     try:
         async with McpPath(env=env) as mcp:
             router = SupportRouter({"direct": direct, "mcp": mcp})
-            for request in itertools.islice(mixed_traffic(args.seed), limit):
+            for request in itertools.islice(mixed_traffic(args.seed, args.operations), limit):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 counts["requests"] += 1

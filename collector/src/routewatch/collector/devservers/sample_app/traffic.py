@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from routewatch.collector.devservers.sample_app.messages import SupportRequest
-from routewatch.collector.devservers.sample_app.operations import OPERATIONS
+from routewatch.collector.devservers.sample_app.operations import OPERATIONS, operation
 
 MODELS = (
     "anthropic.claude-3-5-sonnet-20240620-v1:0",
@@ -29,13 +29,16 @@ SERVICES = ("checkout", "search", "billing")
 REGIONS = ("us-east-1", "eu-west-1")
 
 
-def mixed_traffic(seed: int = 0) -> Iterator[SupportRequest]:
-    """An endless, seeded stream of requests; the first five cover every operation type."""
+def mixed_traffic(
+    seed: int = 0, operations: Sequence[str] | None = None
+) -> Iterator[SupportRequest]:
+    """An endless, seeded stream of requests of `operations` (default: all); the first ones
+    cover each of them once, in order. ValueError for an unknown operation type."""
     rng = random.Random(seed)
-    names = list(WEIGHTS)
+    names = [operation(name).name for name in operations] if operations else list(OPERATIONS)
     weights = [WEIGHTS[n] for n in names]
     for i in itertools.count():
-        name = list(OPERATIONS)[i] if i < len(OPERATIONS) else rng.choices(names, weights)[0]
+        name = names[i] if i < len(names) else rng.choices(names, weights)[0]
         task = rng.choice(STANDARD_TASKS) if name == "standard" else ""
         context = {"service": rng.choice(SERVICES), "region": rng.choice(REGIONS)}
         if name == "emergency":
