@@ -127,6 +127,18 @@ def _stream_text(family: str, chunk: dict[str, Any]) -> str:
     return str(chunk["text"])
 
 
+def _aio_client(bedrock: BedrockServer) -> Any:
+    """An aiobotocore bedrock-runtime client at the server, without retries."""
+    return aiobotocore.session.get_session().create_client(
+        "bedrock-runtime",
+        endpoint_url=bedrock.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
 def _converse(client: Any, model_id: str = "amazon.nova-lite-v1:0", **kwargs: Any) -> Any:
     return client.converse(
         modelId=model_id,
@@ -666,15 +678,7 @@ def test_subprocess_rejects_bad_arguments() -> None:
 
 async def test_aiobotocore_client_every_operation(bedrock: BedrockServer) -> None:
     bedrock.configure(output_tokens=12, input_tokens=7, chunk_count=3)
-    session = aiobotocore.session.get_session()
-    async with session.create_client(
-        "bedrock-runtime",
-        endpoint_url=bedrock.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    ) as client:
+    async with _aio_client(bedrock) as client:
         messages = [{"role": "user", "content": [{"text": PROMPT}]}]
         response = await client.converse(modelId="amazon.nova-lite-v1:0", messages=messages)
         assert response["output"]["message"]["content"][0]["text"] == TWELVE_WORDS
@@ -703,3 +707,33 @@ async def test_aiobotocore_client_every_operation(bedrock: BedrockServer) -> Non
         with pytest.raises(EventStreamError, match="throttlingException"):
             async for _ in stream["stream"]:
                 pass
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+async def test_aiobotocore_invoke_every_family(bedrock: BedrockServer, family: str) -> None:
+    bedrock.configure(output_tokens=12, input_tokens=7, chunk_count=3)
+    model_id, body = FAMILIES[family]
+    async with _aio_client(bedrock) as client:
+        invoked = await client.invoke_model(modelId=model_id, body=json.dumps(body))
+        text, stop, _ = BODY[family](json.loads(await invoked["body"].read()))
+        assert (text, stop) == (TWELVE_WORDS, FINISHED[family])
+        streamed = await client.invoke_model_with_response_stream(
+            modelId=model_id, body=json.dumps(body)
+        )
+        chunks = [json.loads(e["chunk"]["bytes"]) async for e in streamed["body"]]
+        assert "".join(_stream_text(family, c) for c in chunks) == TWELVE_WORDS
+        assert chunks[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 12
+
+
+async def test_aiobotocore_stream_cut(bedrock: BedrockServer) -> None:
+    bedrock.inject("stream_break", mode="cut", after_chunks=1)
+    async with _aio_client(bedrock) as client:
+        stream = await client.converse_stream(
+            modelId="amazon.nova-lite-v1:0", messages=[{"role": "user", "content": [{"text": "x"}]}]
+        )
+        received = []
+        with pytest.raises(Exception) as info:  # aiohttp's payload error for a truncated body
+            async for event in stream["stream"]:
+                received.append(event)
+        assert not isinstance(info.value, EventStreamError)
+        assert [next(iter(e)) for e in received] == ["messageStart"]
