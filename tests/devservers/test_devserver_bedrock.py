@@ -659,9 +659,13 @@ def test_runs_as_a_subprocess() -> None:
         srv = BedrockServer(url=url, state=ServerState())
         client = srv.client(config=Config(retries={"total_max_attempts": 1}))
         assert _converse(client)["usage"]["outputTokens"] == 9
-        BedrockControl(url).inject("validation", message="bad prompt")
+        control = BedrockControl(url)
+        control.inject("validation", message="bad prompt")
         with pytest.raises(ClientError, match="bad prompt"):
             _converse(client)
+        control.configure(output_tokens=3)
+        control.reset()  # back to the behaviour the server started with
+        assert _converse(client)["usage"]["outputTokens"] == 9
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0

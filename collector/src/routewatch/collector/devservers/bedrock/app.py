@@ -30,7 +30,6 @@ from routewatch.collector.devservers.bedrock.state import (
 )
 from routewatch.collector.errors import ConfigError
 
-STATE: web.AppKey[ServerState] = web.AppKey("state", ServerState)
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 
 
@@ -278,7 +277,6 @@ def _control_routes(state: ServerState) -> list[web.RouteDef]:
 
 def create_app(state: ServerState) -> web.Application:
     app = web.Application(client_max_size=20 * 1024 * 1024)
-    app[STATE] = state
     handlers = _Handlers(state)
 
     def route(operation: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -6,7 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -43,7 +43,6 @@ class BedrockServer:
     url: str
     state: ServerState
     region: str = REGION
-    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
 
     def inject(self, kind: str, **fields: Any) -> Fault:
         """Inject a fault, e.g. `inject("throttling", times=2, operation="converse")`."""
@@ -116,7 +115,7 @@ def bedrock_server(
     if "error" in box:
         raise box["error"]
     try:
-        yield BedrockServer(url=box["url"], state=state, _loop=loop)
+        yield BedrockServer(url=box["url"], state=state)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)

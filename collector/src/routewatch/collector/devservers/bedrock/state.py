@@ -136,6 +136,7 @@ class ServerState:
         self._incident: Incident | None = None
         self._incident_start = 0.0
         self._log: deque[RequestRecord] = deque(maxlen=self.log_size)
+        self._initial = self.behaviour
         self._apply(self.behaviour)
 
     def _apply(self, behaviour: Behaviour) -> None:
@@ -174,12 +175,12 @@ class ServerState:
             self._incident = None
 
     def reset(self) -> None:
-        """Default behaviour (same clock), no faults, no incident, empty log."""
+        """The behaviour the server started with, no faults, no incident, an empty log."""
         with self._lock:
             self._faults.clear()
             self._incident = None
             self._log.clear()
-            self._apply(Behaviour())
+            self._apply(self._initial)
 
     def records(self) -> list[RequestRecord]:
         with self._lock:
