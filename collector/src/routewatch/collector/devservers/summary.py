@@ -84,8 +84,14 @@ def _tree(spans: list[Span]) -> list[str]:
 
 
 def _shape(spans: list[Span]) -> tuple[str, ...]:
-    return tuple(sorted(s.name for s in spans)) + tuple(
-        sorted(str(attributes(s.attributes).get("hybrid_routing.route", "")) for s in spans)
+    """What makes two traces look alike: span names without their target (`chat`, not
+    `chat <model>`; span names are `{operation} {target}`), routes and error statuses."""
+    return tuple(
+        sorted(
+            f"{s.name.rsplit(' ', 1)[0]}|{attributes(s.attributes).get('hybrid_routing.route', '')}"
+            f"|{s.status.code == Status.STATUS_CODE_ERROR}"
+            for s in spans
+        )
     )
 
 
