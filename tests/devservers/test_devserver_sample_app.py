@@ -10,14 +10,13 @@ import itertools
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
 from conftest import FakeClock
 
 from routewatch.collector.devservers import mcp_server, sample_app
-from routewatch.collector.devservers.bedrock import BedrockServer
+from routewatch.collector.devservers.bedrock import BedrockServer, Behaviour, bedrock_server
 from routewatch.collector.devservers.sample_app.__main__ import main as sample_main
 from routewatch.collector.devservers.sample_app.breaker import BreakerState, CircuitBreaker
 from routewatch.collector.devservers.sample_app.cache import (
@@ -240,11 +239,11 @@ def test_cache_health_rule(clock: FakeClock) -> None:
     assert cache.healthy()
 
 
-def test_direct_path_uses_each_operations_limits(bedrock: BedrockServer) -> None:
+async def test_direct_path_uses_each_operations_limits(bedrock: BedrockServer) -> None:
     direct = DirectPath(bedrock.url, **CREDENTIALS)
     try:
         for op in OPERATIONS.values():
-            result = _run(direct.call(op, SupportRequest(op.name, {"n": 1}), op.default_task))
+            result = await direct.call(op, SupportRequest(op.name, {"n": 1}), op.default_task)
             assert result.success
             record = bedrock.records()[-1]
             assert (record.max_tokens, record.temperature) == (op.max_tokens, op.temperature)
@@ -259,33 +258,28 @@ def test_direct_path_uses_each_operations_limits(bedrock: BedrockServer) -> None
         direct.close()
 
 
-def test_direct_path_times_out_after_the_operation_timeout(bedrock: BedrockServer) -> None:
-    bedrock.configure(latency="fixed:1.0")
-    direct = DirectPath(bedrock.url, **CREDENTIALS)
-    quick = Operation("quick", "high", "direct", "mcp", 0.2, 0.2, 100, 0.1, "support_answer")
-    try:
-        with pytest.raises(ReadTimeoutError):
-            _run(direct.call(quick, SupportRequest("emergency"), "support_answer"))
-    finally:
-        direct.close()
+async def test_direct_path_times_out_after_the_operation_timeout() -> None:
+    # Its own server: the slow answer it abandons must not land in the shared server's log.
+    with bedrock_server(Behaviour(latency="fixed:0.5")) as slow:
+        direct = DirectPath(slow.url, **CREDENTIALS)
+        quick = Operation("quick", "high", "direct", "mcp", 0.1, 0.1, 100, 0.1, "support_answer")
+        try:
+            with pytest.raises(ReadTimeoutError):
+                await direct.call(quick, SupportRequest("emergency"), "support_answer")
+        finally:
+            direct.close()
 
 
-def test_direct_path_unsuccessful_response(bedrock: BedrockServer) -> None:
+async def test_direct_path_unsuccessful_response(bedrock: BedrockServer) -> None:
     bedrock.configure(stop_reason="content_filtered")
     direct = DirectPath(bedrock.url, **CREDENTIALS)
     try:
         op = OPERATIONS["infrastructure"]
-        result = _run(direct.call(op, SupportRequest(op.name), op.default_task))
+        result = await direct.call(op, SupportRequest(op.name), op.default_task)
     finally:
         direct.close()
     assert not result.success
     assert result.error == "unsuccessful_response:content_filtered"
-
-
-def _run(coro: Any) -> Any:
-    import asyncio
-
-    return asyncio.run(coro)
 
 
 async def test_router_fallback_breaker_and_cache_end_to_end(
