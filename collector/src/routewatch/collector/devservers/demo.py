@@ -19,7 +19,11 @@ import time
 from pathlib import Path
 
 from routewatch.collector.devservers.bedrock import BedrockServer, Behaviour, bedrock_server
-from routewatch.collector.devservers.instrumented import app_environment, sample_app_command
+from routewatch.collector.devservers.instrumented import (
+    app_environment,
+    missing_demo_modules,
+    sample_app_command,
+)
 from routewatch.collector.devservers.otlp_receiver import otlp_receiver
 from routewatch.collector.devservers.summary import render_metrics, render_traces
 
@@ -68,6 +72,11 @@ def _server_lines(server: BedrockServer) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    missing = missing_demo_modules()
+    if missing:
+        raise RuntimeError(
+            f"missing {', '.join(missing)}: install routewatch-collector[demo] to run the demo"
+        )
     started = time.monotonic()
     with (
         otlp_receiver() as receiver,

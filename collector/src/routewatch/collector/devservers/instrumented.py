@@ -3,6 +3,7 @@ that the demo and the instrumentation's end-to-end tests share."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -13,6 +14,23 @@ from routewatch.collector.devservers.sample_app import CACHE, ROUTER
 
 SERVICE_NAME = "routewatch-demo-app"
 SAMPLE_APP_MODULE = "routewatch.collector.devservers.sample_app"
+
+
+# Imported by the sample app or by `opentelemetry-instrument`; only the `demo` extra brings them.
+DEMO_MODULES = ("mcp", "boto3", "opentelemetry.distro", "routewatch.instrumentation")
+
+
+def missing_demo_modules() -> list[str]:
+    """The modules of the `demo` extra that this environment lacks."""
+    missing = []
+    for name in DEMO_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # a parent package is missing
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def instrument_command() -> list[str]:
