@@ -6,21 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.config import Config
+from devserver_support import FakeClock
 
 from routewatch.collector.devservers.bedrock import BedrockServer, bedrock_server
-
-
-class FakeClock:
-    """Monotonic seconds that move only when a test says so."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

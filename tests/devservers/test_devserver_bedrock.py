@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 from botocore.exceptions import ClientError, EventStreamError
-from conftest import FakeClock
+from devserver_support import FakeClock
 
 from routewatch.collector.devservers.bedrock import (
     ERRORS,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
-from conftest import FakeClock
+from devserver_support import FakeClock
 
 from routewatch.collector.devservers import mcp_server, sample_app
 from routewatch.collector.devservers.bedrock import BedrockServer, Behaviour, bedrock_server
