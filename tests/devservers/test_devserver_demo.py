@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from routewatch.collector.devservers.demo import main as demo_main
 from routewatch.collector.devservers.otlp_receiver import otlp_receiver
-from routewatch.collector.devservers.summary import render_metrics, render_traces
+from routewatch.collector.devservers.summary import render_metrics, render_routes, render_traces
 
 
 def test_receiver_and_summary_render_span_trees_and_metrics() -> None:
@@ -62,6 +62,7 @@ def test_receiver_and_summary_render_span_trees_and_metrics() -> None:
         meter_provider.shutdown()
         tracer_provider.shutdown()
         trace_lines = render_traces(receiver.spans())
+        route_lines = render_routes(receiver.spans())
         metric_lines = render_metrics(receiver.metric_points())
 
     assert trace_lines[0] == "traces: 1 traces, 4 spans, 1 route spans"
@@ -75,6 +76,9 @@ def test_receiver_and_summary_render_span_trees_and_metrics() -> None:
     assert "secret" not in "\n".join(trace_lines)  # only the routing and GenAI attributes
     assert tree[3].startswith("    - attempt mcp [internal] ")
 
+    assert route_lines[0] == "routes: 1 routed requests"
+    assert route_lines[1].startswith("  mcp           1 requests    0 errors  p50 ")
+
     assert metric_lines[0] == "metrics: 2 metrics"
     assert "  hybrid_routing.attempts (sum): 4" in metric_lines
     assert any(line.endswith("2  hybrid_routing.route=direct") for line in metric_lines)
@@ -84,6 +88,7 @@ def test_receiver_and_summary_render_span_trees_and_metrics() -> None:
 def test_summary_of_nothing() -> None:
     assert render_traces([]) == ["traces: none received"]
     assert render_metrics([]) == ["metrics: none received"]
+    assert render_routes([]) == []
 
 
 @pytest.mark.parametrize(

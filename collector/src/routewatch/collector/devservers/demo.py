@@ -25,7 +25,11 @@ from routewatch.collector.devservers.instrumented import (
     sample_app_command,
 )
 from routewatch.collector.devservers.otlp_receiver import otlp_receiver
-from routewatch.collector.devservers.summary import render_metrics, render_traces
+from routewatch.collector.devservers.summary import (
+    render_metrics,
+    render_routes,
+    render_traces,
+)
 
 # The incident starts once the Bedrock server has answered this many requests.
 INCIDENT_AFTER_REQUESTS = 6
@@ -127,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         lines = [
             "",
             *_server_lines(server),
+            *render_routes(receiver.spans()),
             "",
             *render_traces(receiver.spans(), max_trees=args.max_traces),
             "",

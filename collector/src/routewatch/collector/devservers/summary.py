@@ -7,6 +7,7 @@ attribute set. Works on whatever arrives: no routewatch span at all is a valid i
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -129,6 +130,38 @@ def render_traces(spans: Sequence[tuple[Resource, Span]], max_trees: int = 6) ->
         shown += 1
         if shown >= max_trees:
             break
+    return lines
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def render_routes(spans: Sequence[tuple[Resource, Span]]) -> list[str]:
+    """Routed requests per route (from the `route {operation}` spans): count, errors, p50 and
+    p95 latency. Empty when no route span arrived."""
+    durations: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    for _, span in spans:
+        if not span.name.startswith("route "):
+            continue
+        attrs = attributes(span.attributes)
+        route = str(attrs.get("hybrid_routing.route", "unknown"))
+        durations[route].append((span.end_time_unix_nano - span.start_time_unix_nano) / 1e9)
+        failed = span.status.code == Status.STATUS_CODE_ERROR
+        errors[route] += failed or attrs.get("hybrid_routing.outcome") == "error"
+    if not durations:
+        return []
+    total = sum(len(v) for v in durations.values())
+    lines = [f"routes: {total} routed requests"]
+    for route in sorted(durations, key=lambda r: -len(durations[r])):
+        values = durations[route]
+        p50 = sorted(values)[(len(values) - 1) // 2]
+        lines.append(
+            f"  {route:<9} {len(values):5d} requests  {errors[route]:3d} errors  "
+            f"p50 {p50 * 1000:8.1f} ms  p95 {_p95(values) * 1000:8.1f} ms"
+        )
     return lines
 
 
