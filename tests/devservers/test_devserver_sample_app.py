@@ -398,6 +398,11 @@ def test_main_drives_mixed_traffic_and_prints_a_summary(bedrock: BedrockServer) 
             ["--bedrock-url", "http://x", "--operations", "standard,billing"],
             "--operations: unknown operation type 'billing'",
         ),
+        (
+            ["--bedrock-url", "http://x", "--mcp-error", "teleport"],
+            "ROUTEWATCH_MCP_ERROR: unknown tool(s) teleport",
+        ),
+        (["--bedrock-url", "http://x", "--mcp-latency", "soon"], "latency: 'soon'"),
     ],
 )
 def test_main_rejects_bad_arguments(

@@ -51,7 +51,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         next(mixed_traffic(0, args.operations))
     except ValueError as err:
         parser.error(f"--operations: {err}")
+    args.mcp_env = _mcp_env(args)
+    try:
+        mcp_server.McpSettings.from_env(args.mcp_env)
+    except ValueError as err:  # said here rather than by a server that exits at start
+        parser.error(f"--mcp-latency/--mcp-error: {err}")
     return args
+
+
+def _mcp_env(args: argparse.Namespace) -> dict[str, str]:
+    env = {mcp_server.ENV_SEED: str(args.seed)}
+    if args.mcp_latency:
+        env[mcp_server.ENV_LATENCY] = args.mcp_latency
+    if args.mcp_error:
+        env[mcp_server.ENV_ERROR] = args.mcp_error
+    return env
 
 
 def _credentials() -> dict[str, Any]:
@@ -64,15 +78,10 @@ def _credentials() -> dict[str, Any]:
 async def run(args: argparse.Namespace) -> Counter[str]:
     counts: Counter[str] = Counter()
     direct = DirectPath(args.bedrock_url, args.region, **_credentials())
-    env = {mcp_server.ENV_SEED: str(args.seed)}
-    if args.mcp_latency:
-        env[mcp_server.ENV_LATENCY] = args.mcp_latency
-    if args.mcp_error:
-        env[mcp_server.ENV_ERROR] = args.mcp_error
     deadline = time.monotonic() + args.duration if args.duration else None
     limit = args.requests or None
     try:
-        async with McpPath(env=env) as mcp:
+        async with McpPath(env=args.mcp_env) as mcp:
             router = SupportRouter({"direct": direct, "mcp": mcp})
             for request in itertools.islice(mixed_traffic(args.seed, args.operations), limit):
                 if deadline is not None and time.monotonic() >= deadline:
