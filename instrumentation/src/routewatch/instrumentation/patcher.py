@@ -52,7 +52,7 @@ def wrap(owner: type, name: str, wrapper: Callable[..., Any]) -> Callable[[], No
             setattr(owner, name, original)
             return
         node = current
-        while isinstance(node, wrapt.ObjectProxy):
+        while isinstance(node, wrapt.FunctionWrapper):
             if node.__wrapped__ is proxy:
                 node.__wrapped__ = original
                 return
