@@ -1,4 +1,5 @@
-"""Prompt and response text reach spans only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT."""
+"""Prompt and response text reach spans only with
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true."""
 
 from __future__ import annotations
 

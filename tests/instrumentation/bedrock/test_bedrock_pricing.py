@@ -121,7 +121,8 @@ def price_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str
         (
             "prices.yaml",
             f"models:\n  {SONNET_3_5}: {{input: 0.01, output: 0.02}}\n"
-            "  acme.custom-v1:\n    input: 0.5\n    output: 1\n    cache_read: 0\n    cache_write: 0\n",
+            "  acme.custom-v1:\n    input: 0.5\n    output: 1\n"
+            "    cache_read: 0\n    cache_write: 0\n",
         ),
     ],
     ids=["json", "yaml"],
