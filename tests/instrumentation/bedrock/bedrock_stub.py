@@ -329,7 +329,10 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) != 4 or parts[1] != "model":
             return self._error(404, "UnknownOperationException", f"no route {self.path}")
         model_id, action = unquote(parts[2]), parts[3]
-        body = json.loads(raw) if raw else {}
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            return self._error(400, "ValidationException", "Malformed input request")
         self.stub.requests.append((model_id, action, body))
         fault = self.stub.faults.popleft() if self.stub.faults else Fault()
         if fault.code:
