@@ -10,7 +10,7 @@ Scenarios are functions of `Setup` (see SCENARIOS); a scenario returns the funct
 makes one call. Configurations (uninstrumented, routewatch, upstream) alternate in short
 blocks in a shuffled order, so drift spreads evenly over all of them.
 
-    .tools/bin/uv run --no-sync python benchmarks/instrumentation_overhead.py [--rounds N] [--calls N]
+    .tools/bin/uv run --no-sync python benchmarks/instrumentation_overhead.py --rounds 40 --calls 25
 """
 
 from __future__ import annotations
