@@ -326,14 +326,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
-        parts = self.path.split("/")
-        if len(parts) != 4 or parts[1] != "model":
-            return self._error(404, "UnknownOperationException", f"no route {self.path}")
-        model_id, action = unquote(parts[2]), parts[3]
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
             return self._error(400, "ValidationException", "Malformed input request")
+        parts = self.path.split("/")
+        if len(parts) == 8 and parts[1] == "agents":
+            return self._invoke_agent(parts, body)
+        if len(parts) != 4 or parts[1] != "model":
+            return self._error(404, "UnknownOperationException", f"no route {self.path}")
+        model_id, action = unquote(parts[2]), parts[3]
         self.stub.requests.append((model_id, action, body))
         fault = self.stub.faults.popleft() if self.stub.faults else Fault()
         if fault.code:
@@ -348,6 +350,25 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "invoke-with-response-stream":
             return self._stream([payload_part(c) for c in FAMILIES[family][1]], fault)
         return self._error(404, "UnknownOperationException", f"no action {action}")
+
+    def _invoke_agent(self, parts: list[str], body: dict[str, Any]) -> None:
+        """InvokeAgent: /agents/{agentId}/agentAliases/{aliasId}/sessions/{sessionId}/text."""
+        agent_id, session_id = unquote(parts[2]), unquote(parts[6])
+        self.stub.requests.append((agent_id, "invoke-agent", body))
+        fault = self.stub.faults.popleft() if self.stub.faults else Fault()
+        if fault.code:
+            return self._error(fault.status, fault.code, f"{fault.code} injected by the test")
+        usage = {"inputTokens": INPUT, "outputTokens": OUTPUT}
+        trace = {"orchestrationTrace": {"modelInvocationOutput": {"metadata": {"usage": usage}}}}
+        events = [
+            event("trace", {"agentId": agent_id, "sessionId": session_id, "trace": trace}),
+            *(event("chunk", {"bytes": base64.b64encode(t.encode()).decode()}) for t in TEXT),
+        ]
+        extra = {
+            "x-amzn-bedrock-agent-content-type": "application/json",
+            "x-amz-bedrock-agent-session-id": session_id,
+        }
+        return self._stream(events, fault, extra)
 
     def _json(self, body: dict[str, Any], tokens: bool = False) -> None:
         data = json.dumps(body).encode()
@@ -372,11 +393,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, events: list[bytes], fault: Fault) -> None:
+    def _stream(
+        self, events: list[bytes], fault: Fault, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-amzn-RequestId", "req-0001")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if fault.exception_after is not None:
             failure = exception_event(fault.exception_type, "stream failed")

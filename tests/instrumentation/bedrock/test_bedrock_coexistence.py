@@ -141,3 +141,25 @@ def test_uninstrumenting_both_in_any_order_restores_botocore(
     )
     client.converse(modelId=MODEL, messages=MESSAGES)
     assert telemetry.spans() == []
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_one_span_per_invoke_agent(
+    order: str,
+    telemetry: Telemetry,
+    upstream: Callable[[], None],
+    instrument: Callable[..., Any],
+    stub: Any,
+) -> None:
+    import boto3
+
+    _start_both(order, upstream, instrument)
+    client = boto3.session.Session().client(
+        "bedrock-agent-runtime", endpoint_url=stub.endpoint_url, **CLIENT_ARGS
+    )
+    result = client.invoke_agent(agentId="A1", agentAliasId="B1", sessionId="s1", inputText="Hi")
+    list(result["completion"])
+
+    (span,) = telemetry.spans()
+    assert span.name == "invoke_agent"
+    assert span.instrumentation_scope.name == ROUTEWATCH_SCOPE

@@ -16,7 +16,6 @@ from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode, set_sp
 
 from routewatch.instrumentation import semconv
 from routewatch.instrumentation.bedrock.completion import Completion
-from routewatch.instrumentation.bedrock.converse import CONVERSE
 from routewatch.instrumentation.bedrock.families import (
     GENERIC,
     Handler,
@@ -250,25 +249,24 @@ def _begin(
 ) -> ModelCall:
     model_id = params.get("modelId")
     model_id = model_id if isinstance(model_id, str) else ""
-    if operation.request_in_body:
+    handler = operation.handler
+    if handler is None:
         handler = family_for(base_model_id(model_id))
         request = _request_body(params) if handler is not GENERIC else {}
     else:
-        handler, request = CONVERSE, params
+        request = params
     operation_name = handler.operation_name(request)
-    metric_model, price = telemetry.resolve_model(model_id)
-    server = server_attributes(client.meta.endpoint_url)
     metric_attributes = {
         semconv.GEN_AI_OPERATION_NAME: operation_name,
         semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_AWS_BEDROCK,
-        semconv.GEN_AI_REQUEST_MODEL: metric_model,
-        **server,
+        **server_attributes(client.meta.endpoint_url),
     }
-    span_attributes = {
-        **metric_attributes,
-        semconv.GEN_AI_REQUEST_MODEL: model_id,
-        **handler.request_attributes(request),
-    }
+    span_attributes = {**metric_attributes, **handler.request_attributes(request)}
+    metric_model, price = "", None
+    if model_id:
+        metric_model, price = telemetry.resolve_model(model_id)
+        metric_attributes[semconv.GEN_AI_REQUEST_MODEL] = metric_model
+        span_attributes[semconv.GEN_AI_REQUEST_MODEL] = model_id
 
     # The attempt comes first: the model span is its child.
     attempt = safe_invoke(attempts.begin_attempt, operation.route)

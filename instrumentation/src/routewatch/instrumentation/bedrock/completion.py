@@ -61,6 +61,13 @@ class Completion:
                 setattr(self, name, value)
                 self.has_usage = True
 
+    def add_usage(self, input_tokens: Any, output_tokens: Any) -> None:
+        """Add the tokens of one more model invocation (an agent makes several)."""
+        for name, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                setattr(self, name, (getattr(self, name) or 0) + value)
+                self.has_usage = True
+
     def finish(self, reason: Any) -> None:
         if isinstance(reason, str) and reason:
             self.finish_reasons.append(reason)

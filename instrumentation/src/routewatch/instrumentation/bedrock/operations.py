@@ -10,7 +10,9 @@ from enum import Enum
 from typing import Any
 
 from routewatch.instrumentation import semconv
+from routewatch.instrumentation.bedrock.agent import AGENT
 from routewatch.instrumentation.bedrock.completion import Completion
+from routewatch.instrumentation.bedrock.converse import CONVERSE
 from routewatch.instrumentation.bedrock.families import Handler, dig, read_invocation_metrics
 
 
@@ -42,7 +44,9 @@ EventReader = Callable[[Handler, Mapping[str, Any], Completion], None]
 class Operation:
     name: str
     route: str
-    request_in_body: bool  # the model's request is the JSON in params["body"], else params
+    # The handler of the request and response; None: the model family's handler, reading
+    # the JSON in params["body"].
+    handler: Handler | None
     result: Result
     stream_key: str = ""
     read_event: EventReader = read_event
@@ -53,17 +57,22 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
     "bedrock-runtime": {
         op.name: op
         for op in (
-            Operation("Converse", semconv.ROUTE_DIRECT, False, Result.MESSAGE),
-            Operation("ConverseStream", semconv.ROUTE_DIRECT, False, Result.EVENTS, "stream"),
-            Operation("InvokeModel", semconv.ROUTE_DIRECT, True, Result.BODY),
+            Operation("Converse", semconv.ROUTE_DIRECT, CONVERSE, Result.MESSAGE),
+            Operation("ConverseStream", semconv.ROUTE_DIRECT, CONVERSE, Result.EVENTS, "stream"),
+            Operation("InvokeModel", semconv.ROUTE_DIRECT, None, Result.BODY),
             Operation(
                 "InvokeModelWithResponseStream",
                 semconv.ROUTE_DIRECT,
-                True,
+                None,
                 Result.EVENTS,
                 "body",
                 read_payload_part,
             ),
         )
+    },
+    "bedrock-agent-runtime": {
+        "InvokeAgent": Operation(
+            "InvokeAgent", semconv.ROUTE_AGENT, AGENT, Result.EVENTS, "completion"
+        ),
     },
 }
