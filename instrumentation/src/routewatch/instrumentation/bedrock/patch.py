@@ -25,7 +25,9 @@ _logger = logging.getLogger("routewatch.instrumentation")
 
 
 class BedrockPatcher:
-    """Bedrock Runtime calls of botocore and (when installed) aiobotocore clients."""
+    """Bedrock Runtime (and Bedrock Agents InvokeAgent) calls of botocore and, when it is
+    installed, aiobotocore clients. The price table and
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT are read once, by `instrument`."""
 
     def __init__(self) -> None:
         self._restore: list[Callable[[], None]] = []

@@ -58,8 +58,13 @@ class BedrockTelemetry:
         """(the model attribute value for metrics, its price). Models without a price are
         `_OTHER` on metrics, which keeps their cardinality bounded whatever ids requests use."""
         resolved = self._models.get(model_id)
-        if resolved is None:
-            found = self.prices.lookup(model_id)
+        if resolved is not None:
+            return resolved
+        found = self.prices.lookup(model_id)
+        resolved = (semconv.OTHER_VALUE, None) if found is None else found
+        # Bounded: past the cache size, ids are neither remembered nor logged one by one.
+        if len(self._models) < _MODEL_CACHE_SIZE:
+            self._models[model_id] = resolved
             if found is None:
                 warn_once(
                     f"price:{model_id}",
@@ -68,9 +73,4 @@ class BedrockTelemetry:
                     model_id,
                     semconv.OTEL_PYTHON_ROUTEWATCH_PRICING,
                 )
-                resolved = (semconv.OTHER_VALUE, None)
-            else:
-                resolved = found
-            if len(self._models) < _MODEL_CACHE_SIZE:
-                self._models[model_id] = resolved
         return resolved
