@@ -59,6 +59,7 @@ class ModelCall:
 
     def __init__(
         self,
+        *,
         telemetry: BedrockTelemetry,
         operation: Operation,
         handler: Handler,
@@ -285,7 +286,15 @@ def _begin(
     if telemetry.capture_content and span.is_recording():
         safe_invoke(_capture_request, span, handler, request)
     return ModelCall(
-        telemetry, operation, handler, span, parent, attempt, metric_attributes, metric_model, price
+        telemetry=telemetry,
+        operation=operation,
+        handler=handler,
+        span=span,
+        parent=parent,
+        attempt=attempt,
+        metric_attributes=metric_attributes,
+        model=metric_model,
+        price=price,
     )
 
 
