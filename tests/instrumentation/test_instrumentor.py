@@ -102,6 +102,29 @@ def test_instrument_is_silent_without_aiobotocore() -> None:
     assert result.stderr.count("aiobotocore not importable") == 1
 
 
+BREAK_AIOBOTOCORE = """
+import importlib.abc
+
+class _Broken(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == "aiobotocore":
+            raise RuntimeError("aiobotocore is broken")
+        return None
+
+sys.meta_path.insert(0, _Broken())
+"""
+
+
+def test_instrument_is_silent_with_a_broken_aiobotocore() -> None:
+    code = INSTRUMENT.format(hide=BREAK_AIOBOTOCORE) + SHOW_WRAPPERS
+    result = _run(code)
+
+    assert result.returncode == 0, result.stderr
+    assert ROUTEWATCH_WRAPPER in result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("aiobotocore not importable (aiobotocore is broken)") == 1
+
+
 def test_instrument_is_silent_without_botocore() -> None:
     result = _run(INSTRUMENT.format(hide='sys.modules["botocore"] = None'))
 

@@ -46,8 +46,10 @@ class BedrockPatcher:
         self._restore.append(wrap(BaseClient, "_make_api_call", _sync_wrapper(telemetry)))
         try:
             from aiobotocore.client import AioBaseClient
-        except ImportError:
-            _logger.info("routewatch: aiobotocore not importable; async Bedrock clients not traced")
+        except Exception as err:  # absent, or broken: boto3 clients are still traced
+            _logger.info(
+                "routewatch: aiobotocore not importable (%s); async Bedrock clients not traced", err
+            )
         else:
             self._restore.append(wrap(AioBaseClient, "_make_api_call", _async_wrapper(telemetry)))
         self._restore.append(coexist.yield_upstream(OPERATIONS))
