@@ -6,8 +6,8 @@ from typing import Any
 
 import boto3
 import pytest
+from bedrock_harness import CLIENT_ARGS, Telemetry
 from bedrock_stub import INPUT, OUTPUT, THROTTLING, BedrockStub
-from conftest import CLIENT_ARGS, Telemetry
 from opentelemetry.trace import SpanKind, StatusCode
 
 from routewatch.instrumentation import semconv

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from bedrock_harness import CLIENT_ARGS, Driver, Telemetry
 from botocore.client import BaseClient
-from conftest import CLIENT_ARGS, Driver, Telemetry
 from opentelemetry.instrumentation.botocore import AiobotocoreInstrumentor, BotocoreInstrumentor
 from opentelemetry.instrumentation.botocore.extensions import (
     _AIOBOTOCORE_EXTENSIONS,

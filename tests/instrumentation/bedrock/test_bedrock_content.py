@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Driver, Telemetry
+from bedrock_harness import Driver, Telemetry
 
 from routewatch.instrumentation import semconv
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bedrock_harness import Driver, Telemetry
 from bedrock_stub import CACHE_READ, CACHE_WRITE, INPUT, OUTPUT
-from conftest import Driver, Telemetry
 
 from routewatch.instrumentation import semconv
 from routewatch.instrumentation.pricing import Price, load_price_table

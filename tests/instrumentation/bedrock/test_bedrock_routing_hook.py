@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from bedrock_harness import Driver, Telemetry
 from bedrock_stub import THROTTLING, BedrockStub
-from conftest import Driver, Telemetry
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span

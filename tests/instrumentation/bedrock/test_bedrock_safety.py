@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from aiobotocore.client import AioBaseClient
+from bedrock_harness import Driver, Telemetry
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from conftest import Driver, Telemetry
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import NoOpTracerProvider
 

@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from bedrock_harness import AsyncDriver, SyncDriver, Telemetry
 from bedrock_stub import BedrockStub, Fault
-from conftest import AsyncDriver, SyncDriver, Telemetry
 from opentelemetry.trace import StatusCode
 
 from routewatch.instrumentation import semconv
