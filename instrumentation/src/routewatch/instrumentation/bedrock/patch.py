@@ -107,14 +107,17 @@ def _take_result(call: ModelCall, result: Any, stream_type: type) -> Any:
     """Hand a stream to its wrapper, or read a message and end the call. Returns the body
     still to be read (InvokeModel), else None."""
     operation = call.operation
-    if isinstance(result, dict):
-        if operation.result is Result.EVENTS and operation.stream_key in result:
-            result[operation.stream_key] = stream_type(result[operation.stream_key], call)
-            return None
-        if operation.result is Result.BODY and hasattr(result.get("body"), "read"):
-            return result["body"]
-        if operation.result is Result.MESSAGE:
-            call.read_message(result)
+    try:
+        if isinstance(result, dict):
+            if operation.result is Result.EVENTS and operation.stream_key in result:
+                result[operation.stream_key] = stream_type(result[operation.stream_key], call)
+                return None
+            if operation.result is Result.BODY and hasattr(result.get("body"), "read"):
+                return result["body"]
+            if operation.result is Result.MESSAGE:
+                call.read_message(result)
+    except Exception:  # the result goes back to the app as it came
+        _logger.debug("routewatch: cannot follow this Bedrock result", exc_info=True)
     call.succeed()
     return None
 
