@@ -289,6 +289,7 @@ class Fault:
     exception_after: int | None = None  # stream: this many events, then an exception event
     exception_type: str = "modelStreamErrorException"
     drop_after: int | None = None  # stream: this many events, then the connection is dropped
+    truncate_body: bool = False  # InvokeModel: half the body, then the connection is dropped
 
 
 VALIDATION = Fault(400, "ValidationException")
@@ -344,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "converse":
             return self._json(converse_response())
         if action == "invoke":
-            return self._json(FAMILIES[family][0], tokens=True)
+            return self._json(FAMILIES[family][0], tokens=True, truncate=fault.truncate_body)
         if action == "converse-stream":
             return self._stream(converse_stream_events(), fault)
         if action == "invoke-with-response-stream":
@@ -370,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         return self._stream(events, fault, extra)
 
-    def _json(self, body: dict[str, Any], tokens: bool = False) -> None:
+    def _json(self, body: dict[str, Any], tokens: bool = False, truncate: bool = False) -> None:
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -380,6 +381,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("X-Amzn-Bedrock-Input-Token-Count", str(INPUT))
             self.send_header("X-Amzn-Bedrock-Output-Token-Count", str(OUTPUT))
         self.end_headers()
+        if truncate:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         self.wfile.write(data)
 
     def _error(self, status: int, code: str, message: str) -> None:

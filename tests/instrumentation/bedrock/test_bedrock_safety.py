@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from aiobotocore.client import AioBaseClient
 from bedrock_harness import Driver, Telemetry
+from bedrock_stub import Fault
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.trace import NoOpTracerProvider
+from opentelemetry.trace import NoOpTracerProvider, StatusCode
 
 from routewatch.instrumentation import RoutewatchInstrumentor, semconv
 
@@ -114,3 +115,15 @@ def test_a_file_like_body_is_left_for_botocore_to_send(
     span = telemetry.span()
     assert semconv.GEN_AI_REQUEST_MAX_TOKENS not in span.attributes  # the body was not read
     assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 7
+
+
+def test_a_body_cut_short_fails_the_span_and_reaches_the_app(
+    driver: Driver, stub: Any, telemetry: Telemetry, instrumented: Any
+) -> None:
+    stub.fail_next(Fault(truncate_body=True))
+    with pytest.raises(Exception) as raised:
+        driver.invoke(MODEL, {"messages": []})
+
+    span = telemetry.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[semconv.ERROR_TYPE] == type(raised.value).__qualname__
