@@ -8,7 +8,11 @@ under `hybrid_routing.` and carry a TODO until a semantic convention exists for 
 from typing import Final
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_AGENT_ID,
+    GEN_AI_CONVERSATION_ID,
+    GEN_AI_INPUT_MESSAGES,
     GEN_AI_OPERATION_NAME,
+    GEN_AI_OUTPUT_MESSAGES,
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MAX_TOKENS,
     GEN_AI_REQUEST_MODEL,
@@ -20,6 +24,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_RESPONSE_ID,
     GEN_AI_RESPONSE_MODEL,
     GEN_AI_SYSTEM,
+    GEN_AI_SYSTEM_INSTRUCTIONS,
     GEN_AI_TOKEN_TYPE,
     GEN_AI_TOOL_NAME,
     GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
@@ -38,10 +43,14 @@ from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, S
 
 __all__ = [
     "ERROR_TYPE",
+    "GEN_AI_AGENT_ID",
     "GEN_AI_CLIENT_OPERATION_DURATION",
     "GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK",
     "GEN_AI_CLIENT_TOKEN_USAGE",
+    "GEN_AI_CONVERSATION_ID",
+    "GEN_AI_INPUT_MESSAGES",
     "GEN_AI_OPERATION_NAME",
+    "GEN_AI_OUTPUT_MESSAGES",
     "GEN_AI_PROVIDER_NAME",
     "GEN_AI_REQUEST_MAX_TOKENS",
     "GEN_AI_REQUEST_MODEL",
@@ -53,6 +62,7 @@ __all__ = [
     "GEN_AI_RESPONSE_ID",
     "GEN_AI_RESPONSE_MODEL",
     "GEN_AI_SYSTEM",
+    "GEN_AI_SYSTEM_INSTRUCTIONS",
     "GEN_AI_TOKEN_TYPE",
     "GEN_AI_TOOL_NAME",
     "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS",
@@ -64,6 +74,11 @@ __all__ = [
 ]
 
 PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
+OPERATION_CHAT: Final = "chat"
+OPERATION_TEXT_COMPLETION: Final = "text_completion"
+OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
 
 # Bucket boundaries the GenAI semantic conventions prescribe.
 DURATION_BUCKETS: Final = (
@@ -121,6 +136,7 @@ OTHER_VALUE: Final = "_OTHER"
 OTEL_PYTHON_ROUTEWATCH_ROUTERS: Final = "OTEL_PYTHON_ROUTEWATCH_ROUTERS"
 OTEL_PYTHON_ROUTEWATCH_CACHES: Final = "OTEL_PYTHON_ROUTEWATCH_CACHES"
 OTEL_PYTHON_ROUTEWATCH_PRICING: Final = "OTEL_PYTHON_ROUTEWATCH_PRICING"
+OTEL_PYTHON_ROUTEWATCH_DISABLED_PATCHERS: Final = "OTEL_PYTHON_ROUTEWATCH_DISABLED_PATCHERS"
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 )

@@ -1,0 +1,1 @@
+"""Amazon Bedrock Runtime (botocore and aiobotocore clients): GenAI spans, metrics and cost."""
