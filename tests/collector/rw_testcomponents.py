@@ -30,6 +30,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from routewatch.collector.component import (
     REQUEST_TYPES,
+    ComponentID,
     Consumer,
     CreateSettings,
     Data,
@@ -45,6 +46,7 @@ from routewatch.collector.exporterhelper.exporter import Exporter
 from routewatch.collector.obsreport import count_items, receiver_result, signal_of
 from routewatch.collector.registry import Registry, registry_with
 from routewatch.collector.service.http import HttpServer
+from routewatch.collector.telemetry import Telemetry
 
 ALL = {s: Stability.DEVELOPMENT for s in Signal}
 
@@ -357,3 +359,17 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class StubHost:
+    """A Host holding given extensions (for tests that run one component alone)."""
+
+    def __init__(self, extensions: dict[str, Any] | None = None) -> None:
+        self._extensions = {ComponentID.parse(k): v for k, v in (extensions or {}).items()}
+
+    def get_extension(self, id: ComponentID) -> Any:
+        return self._extensions.get(id)
+
+
+def settings(id: str, kind: Kind, telemetry: Telemetry | None = None, **kw: Any) -> CreateSettings:
+    return CreateSettings(ComponentID.parse(id), kind, telemetry or Telemetry(), **kw)

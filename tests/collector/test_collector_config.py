@@ -158,7 +158,8 @@ def test_bad_env_reference_names_the_key() -> None:
         ),
         (
             _with(processors={"memory_limiter": {"check_interval": "1s"}}),
-            "processors::memory_limiter: 'limit_mib' or 'limit_percentage' must be greater than zero",
+            "processors::memory_limiter: 'limit_mib' or 'limit_percentage' must be greater "
+            "than zero",
         ),
         (
             _with(processors={"memory_limiter": {"check_interval": "0s", "limit_mib": 10}}),

@@ -6,7 +6,7 @@ items one by one, so it runs only when a batch is over `send_batch_max_size`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
@@ -31,52 +31,86 @@ def merge(requests: Sequence[Data]) -> Data:
     return out
 
 
-def _metric_pieces(metric: Metric, limit: int) -> Iterator[tuple[Any, int]]:
-    kind = metric.WhichOneof("data")
-    if kind is None:
-        yield metric, 0
-        return
-    points = getattr(metric, kind).data_points
-    if len(points) <= limit:
-        yield metric, len(points)
-        return
-    for start in range(0, len(points), limit):
-        piece = Metric()
-        piece.CopyFrom(metric)
-        piece_points = getattr(piece, kind).data_points
-        del piece_points[:]
-        piece_points.extend(points[start : start + limit])
-        yield piece, len(piece_points)
+def _metric_slice(metric: Metric, kind: str, start: int, stop: int) -> Metric:
+    piece = Metric()
+    piece.CopyFrom(metric)
+    points = getattr(piece, kind).data_points
+    del points[:]
+    points.extend(getattr(metric, kind).data_points[start:stop])
+    return piece
+
+
+class _Builder:
+    """Fills requests up to `limit` items, repeating resource and scope headers."""
+
+    def __init__(self, template: Data, signal: Signal, limit: int) -> None:
+        self.fields = _FIELDS[signal]
+        self.template = template
+        self.limit = limit
+        self.out: list[Data] = []
+        self._new_request()
+
+    def _new_request(self) -> None:
+        self.current = type(self.template)()
+        self.filled = 0
+        self.res: Any = None
+        self.scope: Any = None
+
+    def room(self) -> int:
+        if self.filled >= self.limit:
+            self.out.append(self.current)
+            self._new_request()
+        return self.limit - self.filled
+
+    def enter_resource(self) -> None:
+        self.res = None
+
+    def enter_scope(self) -> None:
+        self.scope = None
+
+    def add(self, resource: Any, scope: Any, piece: Any, weight: int) -> None:
+        res_field, scope_field, item_field = self.fields
+        if self.res is None:
+            self.res = getattr(self.current, res_field).add()
+            self.res.resource.CopyFrom(resource.resource)
+            self.res.schema_url = resource.schema_url
+            self.scope = None
+        if self.scope is None:
+            self.scope = getattr(self.res, scope_field).add()
+            self.scope.scope.CopyFrom(scope.scope)
+            self.scope.schema_url = scope.schema_url
+        getattr(self.scope, item_field).add().CopyFrom(piece)
+        self.filled += weight
+
+    def finish(self) -> list[Data]:
+        if self.filled:
+            self.out.append(self.current)
+        return self.out
 
 
 def split(data: Data, signal: Signal, limit: int) -> list[Data]:
-    """`data` cut into requests of at most `limit` items, resources and scopes repeated."""
+    """`data` cut into requests of at most `limit` items, resources and scopes repeated.
+    A metric with more points than fit is cut into several metrics of the same identity."""
     res_field, scope_field, item_field = _FIELDS[signal]
-    out: list[Data] = []
-    current = type(data)()
-    filled = 0
+    builder = _Builder(data, signal, limit)
     for resource in getattr(data, res_field):
-        new_res: Any = None
         for scope in getattr(resource, scope_field):
-            new_scope: Any = None
             for item in getattr(scope, item_field):
-                pieces = (
-                    _metric_pieces(item, limit) if signal is Signal.METRICS else iter([(item, 1)])
-                )
-                for piece, weight in pieces:
-                    if filled and filled + weight > limit:
-                        out.append(current)
-                        current, filled, new_res, new_scope = type(data)(), 0, None, None
-                    if new_res is None:
-                        new_res = getattr(current, res_field).add()
-                        new_res.resource.CopyFrom(resource.resource)
-                        new_res.schema_url = resource.schema_url
-                    if new_scope is None:
-                        new_scope = getattr(new_res, scope_field).add()
-                        new_scope.scope.CopyFrom(scope.scope)
-                        new_scope.schema_url = scope.schema_url
-                    getattr(new_scope, item_field).add().CopyFrom(piece)
-                    filled += weight
-    if filled:
-        out.append(current)
-    return out
+                kind = item.WhichOneof("data") if signal is Signal.METRICS else None
+                total = len(getattr(item, kind).data_points) if kind else 1
+                start = 0
+                while start < total:
+                    take = min(builder.room(), total - start)
+                    whole = start == 0 and take == total
+                    piece = (
+                        item
+                        if whole or kind is None
+                        else _metric_slice(item, kind, start, start + take)
+                    )
+                    builder.add(resource, scope, piece, take)
+                    start += take
+                if total == 0:
+                    builder.add(resource, scope, item, 0)
+            builder.enter_scope()
+        builder.enter_resource()
+    return builder.finish()
