@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import yaml
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from support.ports import free_port
 
 HERE = Path(__file__).parent

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import aiohttp
 from rw_testcomponents import StubHost, make_registry, settings, traces
+from support.ports import free_port
 
 from routewatch.collector.component import ComponentID, Kind, Signal
 from routewatch.collector.config import resolve
@@ -14,7 +16,6 @@ from routewatch.collector.errors import RetryableError
 from routewatch.collector.extensions.health_check.config import HealthCheckConfig
 from routewatch.collector.extensions.health_check.health_check import HealthCheck, go_duration
 from routewatch.collector.service import Service
-from support.ports import free_port
 
 
 async def _get(port: int, path: str) -> tuple[int, Any]:
@@ -100,10 +101,8 @@ async def test_readiness_turns_unhealthy_when_sends_fail() -> None:
 
     recorder.failures = [RetryableError("down") for _ in range(3)]
     for _ in range(3):
-        try:
+        with contextlib.suppress(RetryableError):
             await receiver.push(traces(1))
-        except RetryableError:
-            pass
     status, body = await _get(port, "/ready")
     assert status == 503
     detail = body["exporters"][0]
