@@ -350,6 +350,12 @@ def logs(records: int) -> ExportLogsServiceRequest:
     return request
 
 
+def echo_main(argv: list[str]) -> int:
+    """A delegate target for the CLI tests: prints its arguments, returns 3."""
+    print(" ".join(argv))
+    return 3
+
+
 def main() -> int:
     """`python rw_testcomponents.py run --config X`: the CLI with the test components."""
     from routewatch.collector.cli import main as cli_main
