@@ -304,6 +304,15 @@ FAIL_START = Factory(
     create_extension=lambda settings, config: FailStart(config),
 )
 
+# Not in TEST_FACTORIES: loaded through the entry-point group by test_collector_registry.
+PLUGIN = Factory(
+    "plugin_exporter",
+    Kind.EXPORTER,
+    RecordConfig,
+    {Signal.LOGS: _create_record},
+    {Signal.LOGS: Stability.ALPHA},
+)
+
 TEST_FACTORIES = [PUSH, HTTP_PUSH, RECORD, RECORD_TRACES, FILE_OUT, TO_LOGS, FAIL_START]
 
 

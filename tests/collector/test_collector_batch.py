@@ -139,3 +139,13 @@ async def test_zero_timeout_passes_through() -> None:
     await processor.consume(traces(3))
     assert sink.sizes() == [3]
     await processor.shutdown()
+
+
+async def test_size_zero_leaves_only_the_timeout() -> None:
+    processor, sink, clock = await _batch(send_batch_size=0, timeout=1)
+    await processor.consume(traces(10_000))
+    assert sink.received == []
+    await clock.wait_for_sleepers(1)
+    await clock.advance(1)
+    assert sink.sizes() == [10_000]
+    await processor.shutdown()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,8 @@ from rw_testcomponents import make_registry
 
 from routewatch.collector.cli import DELEGATES, main
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 GOOD = {
     "receivers": {"push": {}},
     "processors": {"batch": {}},
@@ -135,3 +138,34 @@ def test_usage_error_exits_2() -> None:
     result = _routewatch("run")
     assert result.returncode == 2
     assert "--config" in result.stderr
+
+
+def test_run_exits_1_when_a_component_cannot_start(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        doc = {
+            "receivers": {"http_push": {"endpoint": f"127.0.0.1:{port}"}},
+            "exporters": {"record": {}},
+            "service": {
+                "pipelines": {"traces": {"receivers": ["http_push"], "exporters": ["record"]}},
+                "telemetry": {"metrics": {"level": "none"}},
+            },
+        }
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "rw_testcomponents.py"),
+                "run",
+                "--config",
+                _write(tmp_path, "c.yaml", doc),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+        )
+    assert result.returncode == 1
+    assert "failed to start receiver http_push" in result.stderr
+    assert "Traceback" not in result.stderr

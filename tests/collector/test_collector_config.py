@@ -182,6 +182,11 @@ def test_bad_env_reference_names_the_key() -> None:
             '"logs": telemetry type is not supported',
         ),
         (
+            _with(exporters={"record": {"sending_queue": {"storage": "file_storage"}}}),
+            'exporters::record::sending_queue::storage: references extension "file_storage" '
+            "which is not enabled in service::extensions",
+        ),
+        (
             _with(receivers={"push": {}, "/x": {}}),
             "receivers: id '/x': the part before / should not be empty",
         ),
@@ -272,3 +277,9 @@ def test_yaml_that_is_not_a_mapping(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load([tmp_path / "absent.yaml"])
+
+
+def test_batch_size_zero_is_allowed_and_env_types_reach_the_component() -> None:
+    doc = _with(processors={"batch": {"send_batch_size": "${env:SIZE}"}})
+    config = resolve(expand(doc, {"SIZE": "0"}), make_registry())
+    assert config.component(Kind.PROCESSOR, ComponentID("batch")).config.send_batch_size == 0

@@ -7,6 +7,7 @@ import contextlib
 from typing import Any
 
 import aiohttp
+import pytest
 from rw_testcomponents import StubHost, make_registry, settings, traces
 from support.ports import free_port
 
@@ -141,3 +142,26 @@ async def test_readiness_turns_unhealthy_when_a_queue_is_nearly_full() -> None:
     assert status == 503 and body["exporters"][0]["queue_size"] == 5
     recorder.gate.set()
     await service.shutdown()
+
+
+async def test_check_collector_pipeline_turns_liveness_503() -> None:
+    port = free_port()
+    doc = _doc(port, {"sending_queue": {"enabled": False}, "retry_on_failure": {"enabled": False}})
+    doc["extensions"]["health_check"]["check_collector_pipeline"] = {
+        "enabled": True,
+        "interval": "5m",
+        "exporter_failure_threshold": 2,
+    }
+    service = Service(resolve(doc, make_registry()))
+    await service.start()
+    receiver = service.graph.receivers[ComponentID("push")]
+    recorder = service.graph.exporters[(ComponentID("record"), Signal.TRACES)].recorder
+    recorder.failures = [RetryableError("down") for _ in range(3)]
+    for expected in (200, 200, 503):
+        with contextlib.suppress(RetryableError):
+            await receiver.push(traces(1))
+        assert (await _get(port, "/"))[0] == expected
+    await service.shutdown()
+    # Shut down: the port is closed.
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await _get(port, "/")

@@ -47,6 +47,7 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> Config:
             )
         extensions.append(id)
 
+    _check_queue_storage(components[Kind.EXPORTER], extensions)
     pipelines = _resolve_pipelines(service, components)
     _check_signals(pipelines, components)
     _check_connectors(pipelines, components)
@@ -58,6 +59,23 @@ def _parse_ref(text: Any, path: str) -> ComponentID:
         return ComponentID.parse(str(text))
     except ValueError as err:
         raise ConfigError(f"{path}: {err}") from err
+
+
+def _check_queue_storage(
+    exporters: dict[ComponentID, ComponentConfig], extensions: list[ComponentID]
+) -> None:
+    """A persistent sending queue names a storage extension that runs."""
+    for id, cc in exporters.items():
+        queue = getattr(cc.config, "sending_queue", None)
+        storage = getattr(queue, "storage", None)
+        if not storage or not getattr(queue, "enabled", True):
+            continue
+        path = f"exporters::{id}::sending_queue::storage"
+        if _parse_ref(storage, path) not in extensions:
+            raise ConfigError(
+                f'{path}: references extension "{storage}" which is not enabled in '
+                "service::extensions"
+            )
 
 
 def _decode_section(

@@ -146,7 +146,8 @@ class Exporter:
             if pending:
                 # Time is up: stop backoff waits; give in-flight pushes a moment, then cancel.
                 self._stop.set()
-                _, pending = await asyncio.wait(pending, timeout=1.0)
+                grace = min(1.0, self.settings.shutdown_timeout)
+                _, pending = await asyncio.wait(pending, timeout=grace)
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
@@ -196,7 +197,10 @@ class Exporter:
                 continue  # replayed on the next start
             if outcome is Outcome.KEPT:
                 self._drop([item], "the collector shut down while they were being retried")
-            await queue.done(item)
+            try:
+                await queue.done(item)
+            except Exception:  # e.g. the disk is full: the item is sent again after restart
+                self._log.exception("could not remove a sent item from the queue")
 
     async def _send(self, data: Data, count: int) -> tuple[Outcome, BaseException | None]:
         """self-telemetry -> retry -> timeout -> push; never raises but for cancellation."""

@@ -9,6 +9,7 @@ extensions (storage, health) go last.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -68,7 +69,12 @@ class Service:
                 register_process_metrics(self.telemetry)
                 endpoint = self._config.telemetry.metrics.endpoint()
                 self.telemetry_server = TelemetryServer(self.telemetry, endpoint)
-                await self.telemetry_server.start()
+                try:
+                    await self.telemetry_server.start()
+                except OSError as err:
+                    raise StartError(
+                        f"failed to serve internal telemetry on {endpoint}: {err.strerror}"
+                    ) from err
             for node in [*self.graph.extensions.values(), *self.graph.nodes]:
                 _log.debug("starting %s", node)
                 try:
@@ -91,11 +97,9 @@ class Service:
         self._stopped = True
         for node in self.graph.extensions.values():
             _call_if_present(node.component, "not_ready")
-        for node in reversed(self._started):
-            try:
-                await node.component.shutdown()
-            except Exception:
-                _log.exception("shutting down %s failed", node)
+        # Exporters are leaves: stopping them together bounds the drain by one timeout.
+        for group in _groups(list(reversed(self._started))):
+            await asyncio.gather(*(_shutdown(node) for node in group))
         self._started.clear()
         if self.telemetry_server is not None:
             await self.telemetry_server.stop()
@@ -112,6 +116,24 @@ class Service:
 
 class StartError(RuntimeError):
     """A component failed to start; the message names it."""
+
+
+def _groups(nodes: list[Node]) -> list[list[Node]]:
+    """Consecutive exporters form one group; every other node is a group of its own."""
+    groups: list[list[Node]] = []
+    for node in nodes:
+        if groups and node.kind is Kind.EXPORTER and groups[-1][0].kind is Kind.EXPORTER:
+            groups[-1].append(node)
+        else:
+            groups.append([node])
+    return groups
+
+
+async def _shutdown(node: Node) -> None:
+    try:
+        await node.component.shutdown()
+    except Exception:
+        _log.exception("shutting down %s failed", node)
 
 
 def _call_if_present(component: Any, method: str) -> None:

@@ -65,14 +65,14 @@ class BatchProcessor:
         count = count_items(self._signal, data)
         if count == 0:
             return
-        if self._config.timeout <= 0 or self._config.send_batch_size == 0:
-            # No batching wanted: pass through (split when over the max size).
+        if self._config.timeout <= 0:
+            # As in Go: a zero timeout sends every request at once (split over the max size).
             await self._send_now(data, count)
             return
         self._buffer.append(data)
         self._pending += count
         self._has_data.set()
-        if self._pending >= self._config.send_batch_size:
+        if self._config.send_batch_size and self._pending >= self._config.send_batch_size:
             await self._flush("batch_size", full_only=True)
 
     async def _send_now(self, data: Data, count: int) -> None:

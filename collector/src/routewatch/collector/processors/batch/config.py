@@ -13,7 +13,8 @@ DEFAULT_SEND_BATCH_MAX_SIZE = 0
 
 @dataclass
 class BatchConfig:
-    # Send once this many items (spans, metric points, log records) are buffered.
+    # Send once this many items (spans, metric points, log records) are buffered; a trigger,
+    # not a bound (see send_batch_max_size). 0 leaves only the timeout as trigger.
     send_batch_size: int = DEFAULT_SEND_BATCH_SIZE
     # Send what is buffered after this long regardless of size; 0 sends every request at once.
     timeout: Duration = DEFAULT_TIMEOUT
