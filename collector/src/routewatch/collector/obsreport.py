@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
-
 from routewatch.collector.component import ComponentID, Data, Signal
 from routewatch.collector.errors import PermanentError
 from routewatch.collector.telemetry import Telemetry
@@ -32,25 +30,21 @@ def signal_of(data: Data) -> Signal:
     return Signal.LOGS
 
 
-def _points(metric: Metric) -> int:
-    kind = metric.WhichOneof("data")
-    if kind is None:
-        return 0
-    return len(getattr(metric, kind).data_points)
-
-
 def count_items(signal: Signal, data: Data) -> int:
     """Spans, metric data points or log records in one request."""
     if signal is Signal.TRACES:
         return sum(len(ss.spans) for rs in data.resource_spans for ss in rs.scope_spans)
-    if signal is Signal.METRICS:
-        return sum(
-            _points(m)
-            for rm in data.resource_metrics
-            for sm in rm.scope_metrics
-            for m in sm.metrics
-        )
-    return sum(len(sl.log_records) for rl in data.resource_logs for sl in rl.scope_logs)
+    if signal is Signal.LOGS:
+        return sum(len(sl.log_records) for rl in data.resource_logs for sl in rl.scope_logs)
+    total = 0
+    # Plain loops: this runs per metric, the one place where counting is not per scope.
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                kind = metric.WhichOneof("data")
+                if kind is not None:
+                    total += len(getattr(metric, kind).data_points)
+    return total
 
 
 def receiver_result(
