@@ -13,6 +13,7 @@ import yaml
 from rw_testcomponents import make_registry
 
 from routewatch.collector.cli import DELEGATES, main
+from routewatch.collector.component import Factory, Kind, Signal, Stability
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -169,3 +170,21 @@ def test_run_exits_1_when_a_component_cannot_start(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "failed to start receiver http_push" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _standin(kind: Kind, type_: str) -> Factory:
+    """A component accepting any settings, for types another branch provides."""
+    signals = {s: (lambda settings, config, nxt: None) for s in Signal}
+    return Factory(type_, kind, dict, signals, {s: Stability.DEVELOPMENT for s in Signal})
+
+
+def test_default_otel_config_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    """otel-config.yaml at the root: real components where installed, stand-ins otherwise
+    (otlp, debug and file come from the OTLP branch)."""
+    registry = make_registry()
+    for kind, type_ in ((Kind.RECEIVER, "otlp"), (Kind.EXPORTER, "debug"), (Kind.EXPORTER, "file")):
+        if registry.factory(kind, type_) is None:
+            registry.register(_standin(kind, type_))
+    assert main(["validate", "--config", str(ROOT / "otel-config.yaml")], registry) == 0, (
+        capsys.readouterr().err
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from rw_testcomponents import make_registry
+from rw_testcomponents import RECORD, make_registry
 
 from routewatch.collector.component import ComponentID, Kind, Signal
 from routewatch.collector.config import load, load_config, resolve
@@ -138,6 +138,7 @@ def test_bad_env_reference_names_the_key() -> None:
             'service::extensions: references extension "health_check" which is not configured',
         ),
         (_with(receivers={}), "no receiver configuration specified in config"),
+        ({"service": {}}, "empty configuration file"),
         (_with(exporters={}), "no exporter configuration specified in config"),
         (
             _with(service__pipelines={"spans": {"receivers": ["push"], "exporters": ["record"]}}),
@@ -283,3 +284,16 @@ def test_batch_size_zero_is_allowed_and_env_types_reach_the_component() -> None:
     doc = _with(processors={"batch": {"send_batch_size": "${env:SIZE}"}})
     config = resolve(expand(doc, {"SIZE": "0"}), make_registry())
     assert config.component(Kind.PROCESSOR, ComponentID("batch")).config.send_batch_size == 0
+
+
+def test_connector_id_shared_with_an_exporter_is_ambiguous() -> None:
+    registry = make_registry()
+    registry.register(RECORD, "to_logs")  # an exporter type named like the connector
+    doc = _with(exporters={"record": {}, "to_logs": {}}, connectors={"to_logs": {}})
+    with pytest.raises(ConfigError) as info:
+        resolve(doc, registry)
+    assert str(info.value) == (
+        'connectors::to_logs: ambiguous ID: Found both "to_logs" exporter and "to_logs" '
+        "connector. Change one of the components' IDs to eliminate ambiguity (e.g. rename "
+        '"to_logs" connector to "to_logs/connector")'
+    )

@@ -85,7 +85,11 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     _configure_logging(config)
     from routewatch.collector.service.run import run
 
-    return asyncio.run(run(config, timeout))
+    try:
+        return asyncio.run(run(config, timeout))
+    except ConfigError as err:  # raised while building the pipelines
+        print(f"routewatch: invalid configuration: {err}", file=sys.stderr)
+        return 1
 
 
 def _build(config: Config) -> None:

@@ -33,10 +33,21 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> Config:
         components[kind] = _decode_section(kind, section, getattr(top, section), registry)
     service = decode(ServiceConfig, top.service, "service")
 
+    if not any(components.values()):
+        raise ConfigError("empty configuration file")
     if not components[Kind.RECEIVER]:
         raise ConfigError("no receiver configuration specified in config")
     if not components[Kind.EXPORTER]:
         raise ConfigError("no exporter configuration specified in config")
+
+    for cid in components[Kind.CONNECTOR]:
+        for kind in (Kind.EXPORTER, Kind.RECEIVER):
+            if cid in components[kind]:
+                raise ConfigError(
+                    f'connectors::{cid}: ambiguous ID: Found both "{cid}" {kind.value} and '
+                    f'"{cid}" connector. Change one of the components\' IDs to eliminate '
+                    f'ambiguity (e.g. rename "{cid}" connector to "{cid}/connector")'
+                )
 
     extensions = []
     for ref in service.extensions:
