@@ -11,6 +11,7 @@ import pytest
 from rw_testcomponents import StubHost, make_registry, settings, traces
 from support.ports import free_port
 
+from routewatch.collector.clock import FakeClock
 from routewatch.collector.component import ComponentID, Kind, Signal
 from routewatch.collector.config import resolve
 from routewatch.collector.errors import RetryableError
@@ -165,3 +166,22 @@ async def test_check_collector_pipeline_turns_liveness_503() -> None:
     # Shut down: the port is closed.
     with pytest.raises(aiohttp.ClientConnectionError):
         await _get(port, "/")
+
+
+async def test_readiness_sees_failing_attempts_while_retries_go_on() -> None:
+    port = free_port()
+    doc = _doc(port, {})
+    service = Service(resolve(doc, make_registry()))
+    await service.start()
+    exporter = service.graph.exporters[(ComponentID("record"), Signal.TRACES)]
+    exporter.clock = FakeClock(auto_advance=True)  # backoff waits pass at once
+    recorder = exporter.recorder
+    recorder.failures = [RetryableError("down") for _ in range(1000)]
+    await service.graph.receivers[ComponentID("push")].push(traces(1))  # queued: accepted
+    while recorder.calls < 5:
+        await asyncio.sleep(0)
+    status, body = await _get(port, "/ready")
+    assert status == 503 and body["exporters"][0]["failed"] >= 5
+    recorder.failures.clear()
+    await service.shutdown()
+    assert recorder.items() == 1

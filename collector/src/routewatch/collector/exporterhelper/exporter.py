@@ -214,29 +214,33 @@ class Exporter:
                 self._log,
             )
         except ShutdownInterrupted as err:
-            self.outcomes.record(False)
             return Outcome.KEPT, RetryableError(str(err))
         except Exception as err:
-            self.outcomes.record(False)
             self._count("send_failed", count)
             self._log_once(err, count)
             if isinstance(err, RetriesExhausted) and isinstance(err.__cause__, RetryableError):
                 return Outcome.DROPPED, err.__cause__
             return Outcome.DROPPED, err
-        self.outcomes.record(True)
         self._count("sent", count)
         return Outcome.SENT, None
 
     async def _timed_push(self, data: Data) -> None:
+        """One attempt; its outcome feeds readiness, so a failing backend shows at once rather
+        than when retries run out."""
         timeout = float(self.config.timeout)
-        if not timeout:
-            await self._push(data)
-            return
         try:
-            async with asyncio.timeout(timeout):
+            if not timeout:
                 await self._push(data)
-        except TimeoutError as err:
-            raise RetryableError(f"request timed out after {timeout:g}s") from err
+            else:
+                try:
+                    async with asyncio.timeout(timeout):
+                        await self._push(data)
+                except TimeoutError as err:
+                    raise RetryableError(f"request timed out after {timeout:g}s") from err
+        except Exception:
+            self.outcomes.record(False)
+            raise
+        self.outcomes.record(True)
 
     # -- telemetry ---------------------------------------------------------------------------
 

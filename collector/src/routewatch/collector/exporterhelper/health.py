@@ -1,4 +1,4 @@
-"""Recent send outcomes of one exporter, for readiness (`health_check`)."""
+"""Recent send attempts of one exporter, for readiness (`health_check`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ RETENTION = 300.0
 class ExporterHealth:
     exporter: str
     signal: str
+    # Attempts (each retry counts) that succeeded and failed.
     sent: int
     failed: int
     queue_size: int
