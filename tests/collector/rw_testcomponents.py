@@ -151,9 +151,17 @@ class Recorder:
         self.failures: list[Exception] = []
         self.calls = 0
         self.gate: asyncio.Event | None = None  # when set, pushes wait for it
+        self._called = asyncio.Event()
+
+    async def wait_calls(self, count: int) -> None:
+        """Until push was called `count` times."""
+        while self.calls < count:
+            self._called.clear()
+            await self._called.wait()
 
     async def push(self, data: Data) -> None:
         self.calls += 1
+        self._called.set()
         if self.gate is not None:
             await self.gate.wait()
         if self.failures:

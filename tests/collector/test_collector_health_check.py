@@ -178,8 +178,7 @@ async def test_readiness_sees_failing_attempts_while_retries_go_on() -> None:
     recorder = exporter.recorder
     recorder.failures = [RetryableError("down") for _ in range(1000)]
     await service.graph.receivers[ComponentID("push")].push(traces(1))  # queued: accepted
-    while recorder.calls < 5:
-        await asyncio.sleep(0)
+    await recorder.wait_calls(5)
     status, body = await _get(port, "/ready")
     assert status == 503 and body["exporters"][0]["failed"] >= 5
     recorder.failures.clear()
