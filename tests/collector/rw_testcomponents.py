@@ -236,6 +236,50 @@ FILE_OUT = Factory(
 )
 
 
+@dataclass
+class GrpcOutConfig(ExporterHelperConfig):
+    endpoint: str = ""
+
+
+_RETRYABLE_CODES = {"UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "ABORTED"}
+
+
+def _create_grpc_out(settings: CreateSettings, config: Any, nxt: Consumer | None) -> Exporter:
+    """A bare OTLP/gRPC traces exporter (the real one comes from the OTLP branch)."""
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    channel: list[Any] = []
+
+    async def start(host: Host) -> None:
+        channel.append(grpc.aio.insecure_channel(config.endpoint))
+
+    async def push(data: Data) -> None:
+        stub = trace_service_pb2_grpc.TraceServiceStub(channel[0])
+        try:
+            await stub.Export(data)
+        except grpc.aio.AioRpcError as err:
+            if err.code().name in _RETRYABLE_CODES:
+                raise RetryableError(f"{err.code().name}: {err.details()}") from err
+            raise PermanentError(f"{err.code().name}: {err.details()}") from err
+
+    async def shutdown() -> None:
+        for ch in channel:
+            await ch.close()
+
+    assert settings.signal is not None
+    return new_exporter(settings, config, settings.signal, push, start=start, shutdown=shutdown)
+
+
+GRPC_OUT = Factory(
+    "grpc_out",
+    Kind.EXPORTER,
+    GrpcOutConfig,
+    {Signal.TRACES: _create_grpc_out},
+    {Signal.TRACES: Stability.DEVELOPMENT},
+)
+
+
 # -- connector ---------------------------------------------------------------------------------
 
 
@@ -321,7 +365,7 @@ PLUGIN = Factory(
     {Signal.LOGS: Stability.ALPHA},
 )
 
-TEST_FACTORIES = [PUSH, HTTP_PUSH, RECORD, RECORD_TRACES, FILE_OUT, TO_LOGS, FAIL_START]
+TEST_FACTORIES = [PUSH, HTTP_PUSH, RECORD, RECORD_TRACES, FILE_OUT, GRPC_OUT, TO_LOGS, FAIL_START]
 
 
 def make_registry() -> Registry:
