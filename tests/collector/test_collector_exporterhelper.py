@@ -243,3 +243,15 @@ async def test_missing_storage_extension_fails_start() -> None:
     exporter = _exporter(Recorder(), queue=QueueConfig(storage="file_storage/nope"))
     with pytest.raises(ValueError, match="'file_storage/nope' is not configured"):
         await exporter.start(StubHost())
+
+
+async def test_shutdown_interrupts_an_inline_retry() -> None:
+    recorder, clock = Recorder(), FakeClock()
+    recorder.failures = [RetryableError("down") for _ in range(10)]
+    exporter = _exporter(recorder, clock)  # no queue: retries run in the caller
+    await exporter.start(StubHost())
+    caller = asyncio.create_task(exporter.consume(traces(1)))
+    await clock.wait_for_sleepers(1)
+    await exporter.shutdown()
+    with pytest.raises(RetryableError, match="interrupted due to shutdown"):
+        await caller

@@ -181,6 +181,8 @@ async def test_start_failure_rolls_back() -> None:
         await service.start()
     receiver = service.graph.receivers[ComponentID("push")]
     assert not receiver.started  # never reached
+    failed = service.graph.extensions[ComponentID("fail_start")].component
+    assert failed.shutdowns == 1  # a half-started component is shut down too
     await service.shutdown()  # safe after a failed start
 
 

@@ -132,6 +132,10 @@ class Exporter:
         try:
             if self._queue is not None:
                 await self._drain(self._queue)
+            else:
+                # Sends run in their callers: interrupt their backoff, the callers get a
+                # retryable error and keep the data.
+                self._stop.set()
         finally:
             if self._storage_client is not None:
                 self._storage_client.close()

@@ -77,11 +77,13 @@ class Service:
                     ) from err
             for node in [*self.graph.extensions.values(), *self.graph.nodes]:
                 _log.debug("starting %s", node)
+                # Listed before start: a component that fails half-way is shut down too
+                # (shutdown is safe after a partial start).
+                self._started.append(node)
                 try:
                     await node.component.start(self)
                 except Exception as err:
                     raise StartError(f"failed to start {node}: {err}") from err
-                self._started.append(node)
         except BaseException:
             await self.shutdown()
             raise
