@@ -12,7 +12,7 @@ from support.ports import free_port
 
 from routewatch.collector.component import ComponentID, Kind, Signal
 from routewatch.collector.config import resolve
-from routewatch.collector.errors import PermanentError, RetryableError
+from routewatch.collector.errors import ConfigError, PermanentError, RetryableError
 from routewatch.collector.service import Service
 from routewatch.collector.service.service import StartError
 
@@ -223,3 +223,18 @@ async def test_metrics_endpoint_serves_go_names() -> None:
     assert 'otelcol_exporter_queue_capacity{data_type="traces",exporter="record"} 1000' in text
     assert "# TYPE otelcol_process_memory_rss gauge" in text
     await service.shutdown()
+
+
+def test_a_connector_cycle_is_a_config_error() -> None:
+    doc = {
+        "receivers": {"push": {}},
+        "connectors": {"to_logs": {}},
+        "exporters": {"record": {}},
+        "service": {
+            "pipelines": {
+                "traces": {"receivers": ["push", "to_logs"], "exporters": ["to_logs", "record"]}
+            }
+        },
+    }
+    with pytest.raises(ConfigError, match=r"^service::pipelines::traces: cycle detected"):
+        _service(doc)
