@@ -255,3 +255,17 @@ async def test_shutdown_interrupts_an_inline_retry() -> None:
     await exporter.shutdown()
     with pytest.raises(RetryableError, match="interrupted due to shutdown"):
         await caller
+
+
+async def test_drops_are_logged_once_per_cause(caplog: pytest.LogCaptureFixture) -> None:
+    recorder = Recorder()
+    recorder.failures = [PermanentError("bad"), PermanentError("bad"), PermanentError("worse")]
+    exporter = _exporter(recorder)
+    await exporter.start(StubHost())
+    for _ in range(3):
+        with pytest.raises(PermanentError):
+            await exporter.consume(traces(1))
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 2
+    assert "bad" in errors[0] and "worse" in errors[1]
+    assert exporter.settings.telemetry.value("otelcol_exporter_send_failed_spans", LABELS) == 3

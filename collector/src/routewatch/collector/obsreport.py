@@ -7,6 +7,7 @@ metric for data points), never per span or log record.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from routewatch.collector.component import ComponentID, Data, Signal
@@ -68,6 +69,25 @@ def receiver_result(
 def exporter_metric(what: str, signal: Signal) -> str:
     """`otelcol_exporter_{what}_{spans|metric_points|log_records}`."""
     return f"otelcol_exporter_{what}_{ITEM_NAME[signal]}"
+
+
+class DropLog:
+    """Logs dropped data once per cause (repeats go to debug), remembering a bounded number
+    of causes so that a flood of distinct errors cannot grow memory."""
+
+    def __init__(self, logger: logging.Logger, limit: int = 256) -> None:
+        self._logger = logger
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def dropped(self, cause: str, message: str, *args: object) -> None:
+        key = cause[:160]
+        if key in self._seen:
+            self._logger.debug(message, *args)
+            return
+        if len(self._seen) < self._limit:
+            self._seen.add(key)
+        self._logger.error(message + " (further drops of this cause are logged at debug)", *args)
 
 
 def is_refusal_retryable(err: BaseException) -> bool:

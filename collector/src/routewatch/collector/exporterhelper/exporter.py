@@ -35,15 +35,12 @@ from routewatch.collector.exporterhelper.retry import (
     ShutdownInterrupted,
     with_retry,
 )
-from routewatch.collector.obsreport import count_items, exporter_metric
+from routewatch.collector.obsreport import DropLog, count_items, exporter_metric
 from routewatch.collector.storage import StorageClient
 
 PushFunc = Callable[[Data], Awaitable[None]]
 LifecycleFunc = Callable[[], Awaitable[None]]
 StartFunc = Callable[[Host], Awaitable[None]]
-
-# How many distinct drop causes are remembered for "log once per cause".
-_MAX_CAUSES = 256
 
 
 class Outcome(Enum):
@@ -83,7 +80,8 @@ class Exporter:
         self._started = False
         self._closing = False
         self._stopped = False
-        self._causes: set[str] = set()
+        self._drops = DropLog(self._log)
+        self._warned_full = False
         self.outcomes = OutcomeWindow(clock)
         self._storage_client: StorageClient | None = None
 
@@ -180,6 +178,9 @@ class Exporter:
             await queue.put(data, count, self.config.sending_queue.block_on_overflow)
         except QueueFull as err:
             self._count("enqueue_failed", count)
+            if not self._warned_full:
+                self._warned_full = True
+                self._log.warning("sending queue is full: refusing data (retryable): %s", err)
             raise RetryableError(f"{self.settings.id}: {err}") from err
 
     async def _work(self) -> None:
@@ -253,25 +254,18 @@ class Exporter:
 
     def _log_once(self, err: BaseException, count: int) -> None:
         kind = "permanent error" if isinstance(err, PermanentError) else "retries exhausted"
-        cause = f"{type(err).__name__}:{str(err)[:120]}"
-        if cause in self._causes:
-            self._log.debug("dropped %d item(s): %s", count, err)
-            return
-        if len(self._causes) < _MAX_CAUSES:
-            self._causes.add(cause)
-        self._log.error(
-            "exporting failed, dropping data (%s; first of this cause): %s; %d item(s)",
+        self._drops.dropped(
+            f"{type(err).__name__}:{err}",
+            "exporting failed, dropping %d item(s) (%s): %s",
+            count,
             kind,
             err,
-            count,
         )
 
     def _drop(self, items: list[Item], why: str) -> None:
         count = sum(item.count for item in items)
         self._count("send_failed", count)
-        if why not in self._causes:
-            self._causes.add(why)
-            self._log.error("dropped %d request(s), %d item(s): %s", len(items), count, why)
+        self._drops.dropped(why, "dropped %d request(s), %d item(s): %s", len(items), count, why)
 
     # -- introspection (health_check, memory_limiter) ----------------------------------------
 

@@ -14,7 +14,7 @@ import contextlib
 from routewatch.collector.clock import SYSTEM_CLOCK, Clock
 from routewatch.collector.component import Consumer, CreateSettings, Data, Host, Signal
 from routewatch.collector.errors import PermanentError, RetryableError
-from routewatch.collector.obsreport import count_items
+from routewatch.collector.obsreport import DropLog, count_items
 from routewatch.collector.processors.batch.config import BatchConfig
 from routewatch.collector.processors.batch.split import merge, split
 
@@ -44,6 +44,7 @@ class BatchProcessor:
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
         self._warned = False
+        self._drops = DropLog(self._log)
 
     @property
     def pending(self) -> int:
@@ -127,8 +128,11 @@ class BatchProcessor:
     def _dropped(self, batch: Data, err: Exception) -> None:
         count = count_items(self._signal, batch)
         self._settings.telemetry.add(_PREFIX + "dropped_items", count, self._labels)
-        self._log.error(
-            "next consumer rejected a batch permanently, %d item(s) lost: %s", count, err
+        self._drops.dropped(
+            f"{type(err).__name__}:{err}",
+            "next consumer rejected a batch permanently, %d item(s) dropped: %s",
+            count,
+            err,
         )
 
     def _record_send(self, trigger: str, count: int) -> None:
@@ -159,7 +163,8 @@ class BatchProcessor:
             await self._flush("timeout")
             if self._pending:
                 self._settings.telemetry.add(_PREFIX + "dropped_items", self._pending, self._labels)
-                self._log.error(
+                self._drops.dropped(
+                    "shutdown",
                     "shutting down with %d item(s) the next consumer refused; dropped",
                     self._pending,
                 )
