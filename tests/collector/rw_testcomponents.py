@@ -16,7 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,12 +121,17 @@ class HttpPushReceiver:
         signal = Signal(request.match_info["signal"])
         data = REQUEST_TYPES[signal]()
         data.ParseFromString(await request.read())
+        count = count_items(signal, data)
+        telemetry, id = self.settings.telemetry, self.settings.id
         try:
             await self.next.consume(data)
         except PermanentError as err:
+            receiver_result(telemetry, id, "http", signal, count, err)
             return web.Response(status=400, text=str(err))
         except Exception as err:
+            receiver_result(telemetry, id, "http", signal, count, err)
             return web.Response(status=503, text=str(err), headers={"Retry-After": "1"})
+        receiver_result(telemetry, id, "http", signal, count)
         return web.Response(status=200)
 
     async def start(self, host: Host) -> None:
@@ -409,6 +419,49 @@ def logs(records: int) -> ExportLogsServiceRequest:
     for i in range(records):
         sl.log_records.add().body.string_value = f"r{i}"
     return request
+
+
+# -- talking to a collector subprocess ------------------------------------------------------------
+
+
+def request_bytes(batch: int, spans: int) -> bytes:
+    """A serialized traces request; span ids are unique per (batch, index)."""
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    for i in range(spans):
+        span = scope.spans.add(name="op")
+        span.trace_id = batch.to_bytes(16, "big")
+        span.span_id = (batch * 1000 + i + 1).to_bytes(8, "big")
+    return request.SerializeToString()
+
+
+def span_ids(batch: int, spans: int) -> set[str]:
+    return {(batch * 1000 + i + 1).to_bytes(8, "big").hex() for i in range(spans)}
+
+
+def post_traces(port: int, body: bytes) -> int:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/traces",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"collector did not listen on {port}")
 
 
 def echo_main(argv: list[str]) -> int:

@@ -5,60 +5,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from rw_testcomponents import post_traces, request_bytes, span_ids, wait_port
 from support.ports import free_port
 
 HERE = Path(__file__).parent
-
-
-def _request(batch: int, spans: int) -> bytes:
-    request = ExportTraceServiceRequest()
-    scope = request.resource_spans.add().scope_spans.add()
-    for i in range(spans):
-        span = scope.spans.add(name="op")
-        span.trace_id = batch.to_bytes(16, "big")
-        span.span_id = (batch * 1000 + i + 1).to_bytes(8, "big")
-    return request.SerializeToString()
-
-
-def _span_ids(batch: int, spans: int) -> set[str]:
-    return {(batch * 1000 + i + 1).to_bytes(8, "big").hex() for i in range(spans)}
-
-
-def _post(port: int, body: bytes) -> int:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/traces",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/x-protobuf"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"collector did not listen on {port}")
 
 
 def _start(config: Path, port: int) -> subprocess.Popen[bytes]:
@@ -75,7 +33,7 @@ def _start(config: Path, port: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(HERE.parent)},
     )
-    _wait_port(port, proc)
+    wait_port(port, proc)
     return proc
 
 
@@ -125,8 +83,8 @@ def test_accepted_spans_survive_kill_9_and_arrive_after_restart(tmp_path: Path) 
     # 1. Accept 10 requests, then kill -9.
     proc = _start(config, port)
     for batch in range(10):
-        assert _post(port, _request(batch, 5)) == 200
-        expected |= _span_ids(batch, 5)
+        assert post_traces(port, request_bytes(batch, 5)) == 200
+        expected |= span_ids(batch, 5)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert _delivered(out) == set()
@@ -134,8 +92,8 @@ def test_accepted_spans_survive_kill_9_and_arrive_after_restart(tmp_path: Path) 
     # 2. Still down: accept 5 more, SIGTERM. Shutdown is bounded; the queue stays on disk.
     proc = _start(config, port)
     for batch in range(10, 15):
-        assert _post(port, _request(batch, 5)) == 200
-        expected |= _span_ids(batch, 5)
+        assert post_traces(port, request_bytes(batch, 5)) == 200
+        expected |= span_ids(batch, 5)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert _delivered(out) == set()

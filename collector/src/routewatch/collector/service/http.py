@@ -35,9 +35,8 @@ class HttpServer:
             await runner.cleanup()
             raise
         self._runner = runner
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        # The bound port (differs from `port` when that was 0).
+        self.port = int(runner.addresses[0][1]) if runner.addresses else port
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
