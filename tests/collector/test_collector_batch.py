@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from rw_testcomponents import StubHost, logs, metrics, settings, traces
 
 from routewatch.collector.clock import FakeClock
@@ -149,3 +156,71 @@ async def test_size_zero_leaves_only_the_timeout() -> None:
     await clock.advance(1)
     assert sink.sizes() == [10_000]
     await processor.shutdown()
+
+
+@settings_(max_examples=60, deadline=None)
+@given(
+    shape=st.lists(st.lists(st.integers(0, 6), min_size=1, max_size=3), min_size=1, max_size=4),
+    limit=st.integers(1, 9),
+)
+def test_split_keeps_every_span_in_order_within_the_limit(
+    shape: list[list[int]], limit: int
+) -> None:
+    request = ExportTraceServiceRequest()
+    n = 0
+    for r, scopes in enumerate(shape):
+        rs = request.resource_spans.add()
+        rs.resource.attributes.add(key="r").value.int_value = r
+        for s, spans in enumerate(scopes):
+            ss = rs.scope_spans.add()
+            ss.scope.name = f"{r}.{s}"
+            for _ in range(spans):
+                ss.spans.add(name=str(n))
+                n += 1
+    pieces = split(request, Signal.TRACES, limit)
+    sizes = [count_items(Signal.TRACES, p) for p in pieces]
+    assert all(0 < size <= limit for size in sizes)
+    flat = [
+        (rs.resource.attributes[0].value.int_value, ss.scope.name, span.name)
+        for p in pieces
+        for rs in p.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
+    original = [
+        (rs.resource.attributes[0].value.int_value, ss.scope.name, span.name)
+        for rs in request.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
+    assert flat == original
+
+
+@settings_(max_examples=60, deadline=None)
+@given(points=st.lists(st.integers(0, 7), min_size=1, max_size=5), limit=st.integers(1, 6))
+def test_split_metrics_keeps_every_point(points: list[int], limit: int) -> None:
+    request = ExportMetricsServiceRequest()
+    sm = request.resource_metrics.add().scope_metrics.add()
+    for m, count in enumerate(points):
+        metric = sm.metrics.add(name=f"m{m}")
+        for i in range(count):
+            metric.sum.data_points.add(as_int=i)
+    pieces = split(request, Signal.METRICS, limit)
+    assert all(count_items(Signal.METRICS, p) <= limit for p in pieces)
+    flat = [
+        (metric.name, dp.as_int)
+        for p in pieces
+        for rm in p.resource_metrics
+        for s in rm.scope_metrics
+        for metric in s.metrics
+        for dp in metric.sum.data_points
+    ]
+    assert flat == [(f"m{m}", i) for m, count in enumerate(points) for i in range(count)]
+
+
+def test_split_keeps_metrics_without_points() -> None:
+    request = metrics(["empty"], points=0)
+    pieces = split(request, Signal.METRICS, 3)
+    assert [m.name for p in pieces for m in p.resource_metrics[0].scope_metrics[0].metrics] == [
+        "empty"
+    ]

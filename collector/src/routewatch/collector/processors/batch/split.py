@@ -83,7 +83,8 @@ class _Builder:
         self.filled += weight
 
     def finish(self) -> list[Data]:
-        if self.filled:
+        # Metrics without points carry no items but are still data: keep them.
+        if self.filled or len(getattr(self.current, self.fields[0])):
             self.out.append(self.current)
         return self.out
 
@@ -96,8 +97,11 @@ def split(data: Data, signal: Signal, limit: int) -> list[Data]:
     for resource in getattr(data, res_field):
         for scope in getattr(resource, scope_field):
             for item in getattr(scope, item_field):
-                kind = item.WhichOneof("data") if signal is Signal.METRICS else None
-                total = len(getattr(item, kind).data_points) if kind else 1
+                kind: str | None = None
+                total = 1
+                if signal is Signal.METRICS:
+                    kind = item.WhichOneof("data")
+                    total = len(getattr(item, kind).data_points) if kind else 0
                 start = 0
                 while start < total:
                     take = min(builder.room(), total - start)
