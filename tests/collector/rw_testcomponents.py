@@ -104,6 +104,33 @@ def _create_push(settings: CreateSettings, config: Any, next_consumer: Consumer 
 PUSH = Factory("push", Kind.RECEIVER, PushConfig, {s: _create_push for s in Signal}, ALL)
 
 
+class PerSignalReceiver(PushReceiver):
+    """A receiver that keeps one consumer per signal (`add_consumer`), as the OTLP one does."""
+
+    def __init__(self, settings: CreateSettings, signal: Signal, first: Consumer) -> None:
+        super().__init__(settings, first)
+        self.consumers: dict[Signal, Consumer] = {signal: first}
+
+    def add_consumer(self, signal: Signal, consumer: Consumer) -> None:
+        self.consumers[signal] = consumer
+
+    async def push(self, data: Data) -> None:
+        await self.consumers[signal_of(data)].consume(data)
+
+
+def _per_signal(signal: Signal) -> Any:
+    def create(settings: CreateSettings, config: Any, nxt: Consumer | None) -> Any:
+        assert nxt is not None
+        return PerSignalReceiver(settings, signal, nxt)
+
+    return create
+
+
+PER_SIGNAL = Factory(
+    "per_signal", Kind.RECEIVER, PushConfig, {s: _per_signal(s) for s in Signal}, ALL
+)
+
+
 @dataclass
 class HttpPushConfig:
     endpoint: str = "127.0.0.1:0"
@@ -375,7 +402,17 @@ PLUGIN = Factory(
     {Signal.LOGS: Stability.ALPHA},
 )
 
-TEST_FACTORIES = [PUSH, HTTP_PUSH, RECORD, RECORD_TRACES, FILE_OUT, GRPC_OUT, TO_LOGS, FAIL_START]
+TEST_FACTORIES = [
+    PUSH,
+    PER_SIGNAL,
+    HTTP_PUSH,
+    RECORD,
+    RECORD_TRACES,
+    FILE_OUT,
+    GRPC_OUT,
+    TO_LOGS,
+    FAIL_START,
+]
 
 
 def make_registry() -> Registry:

@@ -238,3 +238,28 @@ def test_a_connector_cycle_is_a_config_error() -> None:
     }
     with pytest.raises(ConfigError, match=r"^service::pipelines::traces: cycle detected"):
         _service(doc)
+
+
+async def test_a_per_signal_receiver_gets_each_signal_explicitly() -> None:
+    service = _service(
+        {
+            "receivers": {"per_signal": {}},
+            "exporters": {"record": NO_QUEUE},
+            "service": {
+                "pipelines": {
+                    s: {"receivers": ["per_signal"], "exporters": ["record"]}
+                    for s in ("traces", "metrics", "logs")
+                }
+            },
+        }
+    )
+    (node,) = service.nodes(Kind.RECEIVER)
+    receiver = node.component
+    assert set(receiver.consumers) == {Signal.TRACES, Signal.METRICS, Signal.LOGS}
+    await service.start()
+    await receiver.push(traces(1))
+    await receiver.push(metrics(["m"], points=2))
+    await receiver.push(logs(3))
+    for signal, items in ((Signal.TRACES, 1), (Signal.METRICS, 2), (Signal.LOGS, 3)):
+        assert _exporter(service, "record", signal).recorder.items() == items
+    await service.shutdown()

@@ -136,7 +136,9 @@ class CreateSettings:
 # create(settings, config, next_consumer) -> component. Exporters get next_consumer=None.
 # A receiver is created ONCE per id, through the create function of the first signal it serves
 # (traces, metrics, logs order); its next_consumer is then a `service.fanout.SignalRouter` that
-# routes each request by its type and whose `signals` says which signals have pipelines.
+# routes each request by its type and whose `signals` says which signals have pipelines. A
+# receiver that has `add_consumer(signal, consumer)` is also given each other signal's consumer
+# through it, right after creation.
 CreateFunc = Callable[[CreateSettings, Any, Consumer | None], Any]
 CreateExtensionFunc = Callable[[CreateSettings, Any], Any]
 

@@ -1,7 +1,8 @@
 """Build the pipeline graph from a resolved config: every component created, nothing started.
 
 Instances (after the Go collector, without its hidden global maps):
-- a receiver: ONE per id, whatever the signals it serves; it gets a `SignalRouter`;
+- a receiver: ONE per id, whatever the signals it serves; it gets a `SignalRouter` (and,
+  if it has `add_consumer(signal, consumer)`, each other signal's consumer through it);
 - a processor: one per (pipeline, id), chained in the pipeline's order;
 - an exporter: one per (id, signal), shared by the pipelines of that signal;
 - a connector: one per (id, input signal, output signal);
@@ -175,7 +176,14 @@ class Graph:
         router = SignalRouter(per_signal)
         create = cc.factory.create[first]
         settings = self._settings(cc, only)
-        return _guard(f"receivers::{cc.id}", lambda: create(settings, cc.config, router))
+        receiver = _guard(f"receivers::{cc.id}", lambda: create(settings, cc.config, router))
+        # A receiver may instead take one consumer per signal: hand it the others explicitly.
+        add_consumer = getattr(receiver, "add_consumer", None)
+        if callable(add_consumer):
+            for signal, consumer in per_signal.items():
+                if signal is not first:
+                    add_consumer(signal, consumer)
+        return receiver
 
 
 def _guard(path: str, create: Any) -> Any:
