@@ -11,7 +11,12 @@ from rw_testcomponents import Recorder, StubHost, settings, traces
 
 from routewatch.collector.clock import FakeClock
 from routewatch.collector.component import Kind, Signal
-from routewatch.collector.errors import PermanentError, RetryableError, ThrottledError
+from routewatch.collector.errors import (
+    PartialSuccessError,
+    PermanentError,
+    RetryableError,
+    ThrottledError,
+)
 from routewatch.collector.exporterhelper import ExporterHelperConfig, new_exporter
 from routewatch.collector.exporterhelper.config import QueueConfig, RetryConfig
 from routewatch.collector.exporterhelper.exporter import Exporter
@@ -269,3 +274,17 @@ async def test_drops_are_logged_once_per_cause(caplog: pytest.LogCaptureFixture)
     assert len(errors) == 2
     assert "bad" in errors[0] and "worse" in errors[1]
     assert exporter.settings.telemetry.value("otelcol_exporter_send_failed_spans", LABELS) == 3
+
+
+async def test_partial_success_is_not_retried_and_counted_per_item() -> None:
+    recorder, clock = Recorder(), FakeClock(auto_advance=True)
+    recorder.failures = [PartialSuccessError(2, "2 spans too old")]
+    exporter = _exporter(recorder, clock)
+    await exporter.start(StubHost())
+    with pytest.raises(PartialSuccessError) as info:
+        await exporter.consume(traces(5))
+    assert info.value.rejected == 2
+    assert (recorder.calls, clock.sleeps) == (1, [])
+    telemetry = exporter.settings.telemetry
+    assert telemetry.value("otelcol_exporter_sent_spans", LABELS) == 3
+    assert telemetry.value("otelcol_exporter_send_failed_spans", LABELS) == 2

@@ -30,3 +30,17 @@ class ConfigError(ValueError):
 
 def is_permanent(err: BaseException) -> bool:
     return isinstance(err, PermanentError)
+
+
+class PartialSuccessError(Exception):
+    """The consumer accepted part of the data and rejected `rejected` items for good.
+
+    Not an error to retry: receivers answer success with OTLP partial success
+    (`rejected_spans`/`rejected_data_points`/`rejected_log_records` + `error_message`), as
+    the OTLP specification asks, and count the rejected items as refused.
+    """
+
+    def __init__(self, rejected: int, message: str) -> None:
+        super().__init__(message)
+        self.rejected = rejected
+        self.message = message

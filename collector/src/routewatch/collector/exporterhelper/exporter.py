@@ -20,7 +20,7 @@ from enum import Enum
 
 from routewatch.collector.clock import SYSTEM_CLOCK, Clock
 from routewatch.collector.component import ComponentID, CreateSettings, Data, Host, Signal
-from routewatch.collector.errors import PermanentError, RetryableError
+from routewatch.collector.errors import PartialSuccessError, PermanentError, RetryableError
 from routewatch.collector.exporterhelper.config import ExporterHelperConfig
 from routewatch.collector.exporterhelper.health import ExporterHealth, OutcomeWindow
 from routewatch.collector.exporterhelper.queue import (
@@ -220,6 +220,14 @@ class Exporter:
             )
         except ShutdownInterrupted as err:
             return Outcome.KEPT, RetryableError(str(err))
+        except PartialSuccessError as err:
+            rejected = min(err.rejected, count)
+            self._count("sent", count - rejected)
+            self._count("send_failed", rejected)
+            self._drops.dropped(
+                f"partial:{err.message}", "partial success: %d item(s) rejected: %s", rejected, err
+            )
+            return Outcome.SENT, err
         except Exception as err:
             self._count("send_failed", count)
             self._log_once(err, count)

@@ -8,7 +8,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from routewatch.collector.clock import Clock
-from routewatch.collector.errors import PermanentError, RetryableError
+from routewatch.collector.errors import PartialSuccessError, PermanentError, RetryableError
 from routewatch.collector.exporterhelper.config import RetryConfig
 
 _log = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ async def with_retry(
         try:
             await call()
             return
-        except PermanentError:
+        except (PermanentError, PartialSuccessError):
+            # Retrying a partial success would send the accepted part again.
             raise
         except Exception as err:
             delay = next_delay()

@@ -6,17 +6,22 @@ import asyncio
 from collections.abc import Mapping, Sequence
 
 from routewatch.collector.component import REQUEST_TYPES, Consumer, Data, Signal
-from routewatch.collector.errors import PermanentError, RetryableError
+from routewatch.collector.errors import PartialSuccessError, PermanentError, RetryableError
 
 
 def combine_errors(errors: Sequence[BaseException]) -> BaseException:
     """One error for a fan-out: retryable if any consumer can take the data later, else
-    permanent. A retryable result keeps the longest `retry_after` asked for."""
+    permanent, else a partial success (the most items any consumer rejected). A retryable
+    result keeps the longest `retry_after` asked for."""
     if len(errors) == 1:
         return errors[0]
-    retryable = [e for e in errors if not isinstance(e, PermanentError)]
+    final = (PermanentError, PartialSuccessError)
+    retryable = [e for e in errors if not isinstance(e, final)]
     message = "; ".join(str(e) or type(e).__name__ for e in errors)
     if not retryable:
+        partial = [e for e in errors if isinstance(e, PartialSuccessError)]
+        if len(partial) == len(errors):
+            return PartialSuccessError(max(e.rejected for e in partial), message)
         return PermanentError(message)
     delays = [e.retry_after for e in retryable if isinstance(e, RetryableError) and e.retry_after]
     return RetryableError(message, max(delays) if delays else None)
