@@ -25,12 +25,26 @@ REQUESTS: dict[Signal, Callable[[], Data]] = {
     Signal.LOGS: lambda: logs(2),
 }
 
-# type -> function(tmp_path) -> raw config overlaid on the default.
+# type (or kind:type where a type names two kinds) -> function(tmp_path) -> raw config
+# overlaid on the default.
 OVERRIDES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "memory_limiter": lambda tmp: {"limit_mib": 1_000_000},
     "file_storage": lambda tmp: {"directory": str(tmp)},
     "health_check": lambda tmp: {"endpoint": f"127.0.0.1:{free_port()}"},
     "file_out": lambda tmp: {"path": str(tmp / "out.jsonl")},
+    "receiver:otlp": lambda tmp: {
+        "protocols": {
+            "grpc": {"endpoint": f"127.0.0.1:{free_port()}"},
+            "http": {"endpoint": f"127.0.0.1:{free_port()}"},
+        }
+    },
+    "file": lambda tmp: {"path": str(tmp / "out.jsonl")},
+    # Nothing listens on port 1: consume() only queues, and shutdown gives up quickly.
+    "exporter:otlp": lambda tmp: {"endpoint": "127.0.0.1:1", "tls": {"insecure": True}},
+    "otlp_grpc": lambda tmp: {"endpoint": "127.0.0.1:1", "tls": {"insecure": True}},
+    "otlp_http": lambda tmp: {"endpoint": "http://127.0.0.1:1"},
+    "pagerduty": lambda tmp: {"routing_key": "x" * 32, "url": "http://127.0.0.1:1/v2/enqueue"},
+    "sns": lambda tmp: {"topic_arn": "arn:aws:sns:us-east-1:123456789012:t"},
 }
 # Test components built to fail at start.
 SKIP = {"fail_start"}
@@ -56,7 +70,8 @@ def _cases() -> Iterator[Any]:
 
 def _config(factory: Factory, type_: str, tmp: Path) -> Any:
     default = factory.create_default_config()
-    raw = OVERRIDES.get(type_, lambda _: {})(tmp)
+    override = OVERRIDES.get(f"{factory.kind.value}:{type_}") or OVERRIDES.get(type_)
+    raw = override(tmp) if override else {}
     if dataclasses.is_dataclass(default) and not isinstance(default, type):
         return decode(type(default), raw, type_, base=default)
     return default

@@ -31,6 +31,8 @@ def fresh_history() -> Iterator[None]:
 
 
 def config(raw: dict[str, Any]) -> Config:
+    # The queue is off so that consume() returns once the channel delivered or gave up.
+    raw = {"sending_queue": {"enabled": False}, **raw}
     return decode(Config, raw, "exporters::sns", FACTORY.create_default_config())
 
 
@@ -103,7 +105,7 @@ async def test_lifecycle_through_the_factory_against_moto() -> None:
 
         await exporter.start(Host())
         await exporter.consume(alerts_to_request([sample_alert()], now=1.0))
-        with pytest.raises(PermanentError, match="alert exporters take logs"):
+        with pytest.raises(PermanentError, match="takes logs, not ExportTraceServiceRequest"):
             from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
                 ExportTraceServiceRequest,
             )

@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 
 from routewatch.collector.clock import SYSTEM_CLOCK, Clock
-from routewatch.collector.component import ComponentID, CreateSettings, Data, Host, Signal
+from routewatch.collector.component import (
+    REQUEST_TYPES,
+    ComponentID,
+    CreateSettings,
+    Data,
+    Host,
+    Signal,
+)
 from routewatch.collector.errors import PartialSuccessError, PermanentError, RetryableError
 from routewatch.collector.exporterhelper.config import ExporterHelperConfig
 from routewatch.collector.exporterhelper.health import ExporterHealth, OutcomeWindow
@@ -164,6 +171,10 @@ class Exporter:
     # -- data path ---------------------------------------------------------------------------
 
     async def consume(self, data: Data) -> None:
+        if not isinstance(data, REQUEST_TYPES[self.signal]):
+            raise PermanentError(
+                f"exporter {self.settings.id} takes {self.signal.value}, not {type(data).__name__}"
+            )
         count = count_items(self.signal, data)
         if self._closing or not self._started:
             self._count("enqueue_failed", count)
