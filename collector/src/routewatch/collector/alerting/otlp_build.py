@@ -14,6 +14,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     AGGREGATION_TEMPORALITY_CUMULATIVE,
     AGGREGATION_TEMPORALITY_DELTA,
+    DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK,
     Metric,
 )
 
@@ -34,6 +35,7 @@ class PointSpec:
     offset: int = 0
     zero_count: int = 0
     exemplars: Sequence[tuple[float, str]] = field(default_factory=tuple)  # (value, trace id)
+    stale: bool = False  # OTLP's "no recorded value" flag: the stream ended
 
 
 def _attrs(target: object, values: Mapping[str, str]) -> None:
@@ -73,6 +75,7 @@ def add_metric(
             )
             _attrs(dp.attributes, p.attributes)
             _exemplars(dp.exemplars, p)
+            dp.flags = _flags(p)
         return
     if kind == "histogram":
         metric.histogram.aggregation_temporality = agg
@@ -87,6 +90,7 @@ def add_metric(
             )
             _attrs(hp.attributes, p.attributes)
             _exemplars(hp.exemplars, p)
+            hp.flags = _flags(p)
         return
     metric.exponential_histogram.aggregation_temporality = agg
     for p in points:
@@ -102,6 +106,11 @@ def add_metric(
         ep.positive.bucket_counts.extend(int(c) for c in p.counts)
         _attrs(ep.attributes, p.attributes)
         _exemplars(ep.exemplars, p)
+        ep.flags = _flags(p)
+
+
+def _flags(p: PointSpec) -> int:
+    return DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK if p.stale else 0
 
 
 def _exemplars(target: object, p: PointSpec) -> None:

@@ -132,10 +132,13 @@ class _Last:
 
 def _increment(
     last: _Last | None, start: int, amount: float, buckets: Buckets | None, counts_full: bool
-) -> tuple[float, Buckets | None] | None:
-    """Increment from `last` to this cumulative point; None when it is only the baseline."""
+) -> tuple[float, Buckets | None]:
+    """Increment from `last` to this cumulative point (zero when it is only the baseline: the
+    point still shows that the series is there, which `absent` rules need)."""
     if last is None:
-        return (amount, buckets) if counts_full else None
+        if counts_full:
+            return amount, buckets
+        return 0.0, ({} if buckets is not None else None)
     reset = start != last.start or amount < last.amount
     if not reset and buckets is not None:
         prev = last.buckets or {}
@@ -170,7 +173,7 @@ class Converter:
         start: int,
         amount: float,
         buckets: Buckets | None,
-    ) -> tuple[float, Buckets | None] | None:
+    ) -> tuple[float, Buckets | None]:
         last = self._last.get(key)
         counts_full = start != 0 and start >= self.started_at_nanos
         result = _increment(last, start, amount, buckets, counts_full)
@@ -234,10 +237,7 @@ class Converter:
                 kind = "histogram"
                 buckets = explicit_buckets(p) if which == "histogram" else exponential_buckets(p)
             if cumulative:
-                inc = self._cumulative(key, p.start_time_unix_nano, amount, buckets)
-                if inc is None:
-                    continue
-                amount, buckets = inc
+                amount, buckets = self._cumulative(key, p.start_time_unix_nano, amount, buckets)
             labels = {**resource, **point_attrs}
             yield Observation(
                 name,
