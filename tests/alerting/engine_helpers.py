@@ -173,3 +173,73 @@ def latency_config(**overrides: Any) -> Config:
     }
     raw.update(overrides)
     return config(raw)
+
+
+GAUGE_RULE = {
+    "alert": "QueueDeep",
+    "kind": "value",
+    "metric": "queue.depth",
+    "by": ["queue"],
+    "window": "5m",
+    "thresholds": {"critical": "> 100", "warning": "> 50"},
+    "annotations": {"summary": "{{ labels.queue }} is {{ value }} deep"},
+}
+
+
+def gauge_batch(t: float, value: float, queue: str = "a") -> ExportMetricsServiceRequest:
+    return metrics_request("queue.depth", "gauge", [PointSpec({"queue": queue}, t, value=value)])
+
+
+def gauge_config(rule: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
+    raw: dict[str, Any] = {
+        "rules": [{**GAUGE_RULE, **(rule or {})}],
+        "group_by": ["alertname", "queue"],
+        "group_wait": "0s",
+        "group_interval": "1s",  # state tests: every tick flushes; grouping tests override
+        "repeat_interval": "1h",
+        "evaluation_interval": "1s",
+    }
+    raw.update(overrides)
+    return config(raw)
+
+
+class Harness:
+    """A connector on a fake clock over a real SQLite file, restartable in place."""
+
+    def __init__(self, cfg: Config, storage: Path | None) -> None:
+        self.cfg = cfg
+        self.storage = storage
+        self.clock = FakeClock()
+        self.rec = Recorder()
+        self.conn: AlertsConnector | None = None
+
+    async def start(self) -> Harness:
+        if self.storage is not None and not self.cfg.storage:
+            self.cfg.storage = "file_storage"
+        self.conn = await started(self.cfg, self.clock, self.rec, self.storage)
+        return self
+
+    async def restart(self) -> None:
+        assert self.conn is not None
+        await self.conn.shutdown()
+        await self.start()
+
+    async def stop(self) -> None:
+        if self.conn is not None:
+            await self.conn.shutdown()
+
+    async def gauge(self, value: float, queue: str = "a") -> list[Alert]:
+        """Send a gauge point now, then tick; the alerts emitted by both."""
+        assert self.conn is not None
+        await self.conn.consume(gauge_batch(self.clock.t, value, queue))
+        await self.conn.run_once()
+        return self.rec.take()
+
+    async def at(self, t: float, value: float | None = None, queue: str = "a") -> list[Alert]:
+        """Advance to T0 + t seconds; send `value` if given; tick."""
+        self.clock.t = T0 + t
+        if value is not None:
+            return await self.gauge(value, queue)
+        assert self.conn is not None
+        await self.conn.run_once()
+        return self.rec.take()

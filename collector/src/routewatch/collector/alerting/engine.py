@@ -179,9 +179,14 @@ class Engine:
                 self._index.setdefault(st.rule, {})[_freeze(st.series_key)] = st.fingerprint
         self.nflog.restore(items)
         self.emitted.restore(items)
+        # Groups are rebuilt: what was notified (to resolve it) and what fires (to notify it
+        # after group_wait, counted from the restart).
         for entry in self.nflog.entries.values():
             for fp in entry.alerts:
                 add_to_key(self.dispatcher, entry.group_key, fp, self.started_at)
+        for st in self.states.values():
+            if st.state == State.FIRING:
+                self.dispatcher.add(st.fingerprint, st.labels, self.started_at)
 
     # --- ingest and evaluate -------------------------------------------------------------
 
