@@ -4,7 +4,6 @@ same SQLite storage (a new connector and engine instance)."""
 from pathlib import Path
 
 import pytest
-
 from alerting.engine_helpers import Harness, gauge_config
 
 # Each test runs twice: straight through, and with a restart at the marked point.
