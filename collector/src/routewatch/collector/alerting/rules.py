@@ -6,7 +6,6 @@ A rule file is a YAML mapping with `rules:` (a list of rules) and optionally `in
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,30 +229,23 @@ def build_rule_set(
     base_dirs: Sequence[Path] = (),
 ) -> RuleSet:
     """Rules from files and inline config; alert names must be unique across them."""
-    rules: list[Rule] = []
+    located: list[tuple[Rule, str]] = []
     inhibits = list(inhibit_rules)
     for i, name in enumerate(files):
-        loaded = load_rule_file(
-            resolve_rule_file(name, base_dirs or (Path.cwd(),)),
-            f"{key_path}::rule_files[{i}]({name})",
-        )
-        rules.extend(loaded.rules)
+        file_path = f"{key_path}::rule_files[{i}]({name})"
+        loaded = load_rule_file(resolve_rule_file(name, base_dirs or (Path.cwd(),)), file_path)
+        located.extend((r, f"{file_path}::rules[{j}]") for j, r in enumerate(loaded.rules))
         inhibits.extend(loaded.inhibit_rules)
-    rules.extend(decode_rule(r, f"{key_path}::rules[{i}]") for i, r in enumerate(inline))
+    for i, raw in enumerate(inline):
+        path = f"{key_path}::rules[{i}]"
+        located.append((decode_rule(raw, path), path))
     seen: set[str] = set()
-    for rule in rules:
+    for rule, path in located:
         if rule.name in seen:
-            raise ConfigError(f"{key_path}::rules: alert {rule.name!r} is defined twice")
+            raise ConfigError(f"{path}: alert {rule.name!r} is defined twice")
         seen.add(rule.name)
-    names = {r.name for r in rules}
-    for rule in rules:
-        unknown = [n for n in rule.config.inhibits if n not in names]
+    for rule, path in located:
+        unknown = [n for n in rule.config.inhibits if n not in seen]
         if unknown:
-            raise ConfigError(
-                f"{key_path}::rules: {rule.name}: inhibits unknown alert(s) {', '.join(unknown)}"
-            )
-    return RuleSet(tuple(rules), tuple(inhibits))
-
-
-def replace_rule(rule: Rule, **changes: Any) -> Rule:
-    return Rule.compile(dataclasses.replace(rule.config, **changes))
+            raise ConfigError(f"{path}::inhibits: unknown alert(s) {', '.join(unknown)}")
+    return RuleSet(tuple(r for r, _ in located), tuple(inhibits))
