@@ -55,10 +55,13 @@ def cost(
 
 
 def test_histogram_quantile_interpolates_like_prometheus() -> None:
-    assert histogram_quantile(0.5, {1.0: 10, 2.0: 10, math.inf: 0}) == 1.0
-    assert histogram_quantile(0.75, {1.0: 10, 2.0: 10, math.inf: 0}) == 1.5
-    assert histogram_quantile(0.9, {1.0: 1, math.inf: 9}) == 1.0  # +Inf: the lower bound
-    assert histogram_quantile(0.5, {}) is None
+    bounds = (1.0, 2.0, math.inf)
+    assert histogram_quantile(0.5, bounds, [10, 10, 0]) == 1.0
+    assert histogram_quantile(0.75, bounds, [10, 10, 0]) == 1.5
+    assert histogram_quantile(0.5, bounds, [0, 10, 0]) == 1.5  # first non-empty bucket
+    assert histogram_quantile(0.9, bounds, [1, 0, 9]) == 2.0  # +Inf: highest finite bound
+    assert histogram_quantile(0.0, bounds, [0, 4, 0]) == 1.0
+    assert histogram_quantile(0.5, bounds, [0, 0, 0]) is None
 
 
 def test_cumulative_sums_of_two_instances_merge_with_reset_detection() -> None:

@@ -37,7 +37,13 @@ from routewatch.collector.alerting.rules import Rule, RuleSet
 from routewatch.collector.alerting.series import Converter, Observation
 from routewatch.collector.alerting.silence import SilenceConfig, Silences
 from routewatch.collector.alerting.state import AlertState, State, alert_labels, step
-from routewatch.collector.alerting.windows import NO_DATA, Reading, RuleWindows, SeriesKey
+from routewatch.collector.alerting.windows import (
+    NO_DATA,
+    Reading,
+    RuleWindows,
+    SeriesKey,
+    SeriesWindow,
+)
 from routewatch.collector.storage import StorageClient
 from routewatch.exporters.alerts import Alert
 
@@ -68,6 +74,7 @@ class Notification:
 
 
 Where = tuple[tuple[str, frozenset[str]], ...]
+Touched = dict[str, set[SeriesKey]]
 
 
 def compile_where(where: Mapping[str, str | list[str]]) -> Where:
@@ -97,37 +104,36 @@ class _Target:
             if c.denominator.metric == metric:
                 self.den = compile_where(c.denominator.where)
 
-    def accept(self, obs: Observation, now: float) -> bool:
+    def accept(self, obs: Observation, now: float) -> SeriesKey | None:
+        """The series the observation went to, or None when the rule does not take it."""
         rw, kind = self.rw, self.kind
         if kind == "ratio":
             if obs.kind == "gauge":
-                return False
+                return None
             in_num = self.num is not None and _matches(self.num, obs.labels)
             in_den = self.den is not None and _matches(self.den, obs.labels)
             if not (in_num or in_den):
-                return False
+                return None
             # Exemplars of the denominator's remainder: the failures of a success rate.
             if in_num:
                 obs.exemplars = ()
-            rw.add(obs, obs.amount if in_num else 0.0, obs.amount if in_den else 0.0, now)
-            return True
+            return rw.add(obs, obs.amount if in_num else 0.0, obs.amount if in_den else 0.0, now)
         if not _matches(self.where, obs.labels):
-            return False
+            return None
         if kind == "absent":
-            window = rw.window_for(rw.key_of(obs.labels), now)
+            key = rw.key_of(obs.labels)
+            window = rw.window_for(key, now)
             window.last_seen = max(window.last_seen, min(obs.time, now))
-            return True
+            return key
         if kind == "quantile":
-            if obs.buckets is None:
-                return False
-            rw.add(obs, obs.amount, obs.buckets, now)
-        elif kind == "imbalance":
+            if obs.hist is None:
+                return None
+            return rw.add(obs, obs.amount, obs.hist, now)
+        if kind == "imbalance":
             if obs.kind == "gauge":
-                return False
-            rw.add(obs, obs.amount, obs.labels.get(rw.rule.config.label, ""), now)
-        else:
-            rw.add(obs, obs.amount, None, now)
-        return True
+                return None
+            return rw.add(obs, obs.amount, obs.labels.get(rw.rule.config.label, ""), now)
+        return rw.add(obs, obs.amount, None, now)
 
 
 def _freeze(key: Iterable[Any]) -> SeriesKey:
@@ -193,44 +199,69 @@ class Engine:
     def metric_names(self) -> set[str]:
         return set(self._targets)
 
-    def ingest(self, request: ExportMetricsServiceRequest, tick: Tick) -> set[str]:
-        """Add a metrics request to the windows; the names of the rules it touched."""
-        touched: set[str] = set()
+    def ingest(self, request: ExportMetricsServiceRequest, tick: Tick) -> Touched:
+        """Add a metrics request to the windows; the series it touched, per rule."""
+        touched: Touched = {}
         targets = self._targets
         for obs in self.converter.observations(request, targets):
             for target in targets[obs.metric]:
-                if target.accept(obs, tick.now):
-                    touched.add(target.rw.rule.name)
+                key = target.accept(obs, tick.now)
+                if key is not None:
+                    touched.setdefault(target.rw.rule.name, set()).add(key)
         return touched
 
-    def evaluate(self, tick: Tick, only: Iterable[str] | None = None) -> None:
+    def evaluate(self, tick: Tick, touched: Touched | None = None) -> None:
+        """Step the alerts of every series (`touched` None), or only of the series given."""
         now = tick.now
-        names = list(self.rules) if only is None else [n for n in only if n in self.rules]
-        for name in names:
-            self._evaluate_rule(self.windows[name], now)
-        if only is None:
+        if touched is None:
+            for rw in self.windows.values():
+                self._evaluate_rule(rw, now, None)
             self._resolve_orphans(now)
+            return
+        for name, keys in touched.items():
+            self._evaluate_rule(self.windows[name], now, keys)
 
-    def _evaluate_rule(self, rw: RuleWindows, now: float) -> None:
+    def _evaluate_rule(self, rw: RuleWindows, now: float, keys: set[SeriesKey] | None) -> None:
         rule = rw.rule
         index = self._index.setdefault(rule.name, {})
+        states = self.states
         min_samples = rule.config.min_samples
         warming = now - self.started_at < rule.span
         absent = rule.config.kind == "absent"
+        severity_for = rule.severity_for
+        cutoff = now - rule.span
+        time_dependent, compute = rw.time_dependent, rw.compute
+        if keys is None:
+            windows: Iterable[tuple[SeriesKey, SeriesWindow]] = rw.series.items()
+        else:
+            windows = [(k, w) for k in keys if (w := rw.series.get(k)) is not None]
         seen: set[SeriesKey] = set()
-        for key, reading in rw.readings(now):
+        # The hot loop of an evaluation (10,000s of series): kept flat on purpose.
+        for key, window in windows:
+            entries = window.entries
+            if entries and entries[0][0] <= cutoff:
+                window.evict(cutoff)
+            if window.dirty or time_dependent:
+                window.reading = compute(window, now)
+                window.dirty = window.stepped = False
+            reading, changed = window.reading, not window.stepped
+            window.stepped = True
             fp = index.get(key)
-            current = self.states.get(fp) if fp is not None else None
-            # Cheap path for the many quiet series: no alert, nothing to start.
-            if current is None and (
-                reading.value is None or (not absent and rule.severity_for(reading.value) is None)
-            ):
-                continue
+            if fp is None:
+                # No alert: only a new reading that crosses a threshold can start one.
+                value = reading.value
+                if not changed or value is None or (not absent and severity_for(value) is None):
+                    continue
+                current = None
+            else:
+                current = states.get(fp)
             seen.add(key)
             self._step(rule, key, current, reading, min_samples, warming, now)
+        if keys is not None:
+            return
         for key, fp in list(index.items()):
             if key not in seen:
-                self._step(rule, key, self.states.get(fp), NO_DATA, min_samples, warming, now)
+                self._step(rule, key, states.get(fp), NO_DATA, min_samples, warming, now)
         rw.gc(now, set(index))
 
     def _step(
@@ -253,6 +284,8 @@ class Engine:
         )
         before = (current.state, current.severity) if current else None
         new = step(rule, current, reading, insufficient, labels, list(key), now)
+        if new is not None and new.last_true_at == now:
+            new.exemplars = list(self.windows[rule.name].exemplars(key, now))
         index = self._index[rule.name]
         if new is None:
             if current is not None:

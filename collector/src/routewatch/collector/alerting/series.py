@@ -8,8 +8,7 @@ full only when the stream started after this converter did (`start_time >= start
 otherwise it is the baseline, as Prometheus' `increase()` treats a counter's first sample, so a
 collector restart does not read an app's whole history as a spike.
 
-Histograms (explicit and exponential) become `{upper bound: count}` maps. For exponential
-buckets the lower bound is added with count 0 so that interpolation stays inside the bucket.
+Histograms (explicit and exponential) become (bounds, counts) pairs.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from operator import sub
 from typing import Literal
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -33,8 +33,11 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 )
 
 ObservationKind = Literal["histogram", "sum", "gauge"]
-Buckets = dict[float, float]
+# A histogram as (upper bounds ascending, counts per bucket). Exponential buckets also list
+# each bucket's lower bound (with count 0) so that interpolation stays inside the bucket.
+Hist = tuple[tuple[float, ...], tuple[float, ...]]
 INF = math.inf
+EMPTY_HIST: Hist = ((), ())
 MAX_EXEMPLARS = 5
 
 # Resource attributes that tell app instances apart: dropped from a series' labels so that
@@ -65,7 +68,7 @@ class Observation:
     time: float  # epoch seconds
     kind: ObservationKind
     amount: float  # histogram: observation count; sum: increment; gauge: the value
-    buckets: Buckets | None = None
+    hist: Hist | None = None
     exemplars: tuple[tuple[float, str], ...] = ()  # (value, trace id hex)
 
 
@@ -99,15 +102,17 @@ def _exemplars(items: Iterable[Exemplar]) -> tuple[tuple[float, str], ...]:
     return tuple(out[:MAX_EXEMPLARS])
 
 
-def explicit_buckets(point: HistogramDataPoint) -> Buckets:
-    bounds = [*point.explicit_bounds, INF]
-    counts = list(point.bucket_counts)
-    return {b: float(c) for b, c in zip(bounds, counts, strict=False)}
+def explicit_buckets(point: HistogramDataPoint) -> Hist:
+    counts = tuple(map(float, point.bucket_counts))
+    bounds = (*point.explicit_bounds, INF)
+    if len(counts) != len(bounds):  # no buckets recorded: only the count is known
+        return (INF,), (float(point.count),)
+    return bounds, counts
 
 
-def exponential_buckets(point: ExponentialHistogramDataPoint) -> Buckets:
+def exponential_buckets(point: ExponentialHistogramDataPoint) -> Hist:
     base = 2.0 ** (2.0**-point.scale)
-    out: Buckets = {}
+    out: dict[float, float] = {}
     if point.zero_count:
         out[point.zero_threshold] = float(point.zero_count)
     for index, count in enumerate(point.positive.bucket_counts, start=point.positive.offset):
@@ -120,42 +125,37 @@ def exponential_buckets(point: ExponentialHistogramDataPoint) -> Buckets:
             lower, upper = -(base ** (index + 1)), -(base**index)
             out.setdefault(lower, 0.0)
             out[upper] = out.get(upper, 0.0) + count
-    return out
+    bounds = tuple(sorted(out))
+    return bounds, tuple(out[b] for b in bounds)
 
 
 @dataclass(slots=True)
 class _Last:
     start: int
     amount: float
-    buckets: Buckets | None
+    hist: Hist | None
 
 
 def _increment(
-    last: _Last | None, start: int, amount: float, buckets: Buckets | None, counts_full: bool
-) -> tuple[float, Buckets | None]:
+    last: _Last | None, start: int, amount: float, hist: Hist | None, counts_full: bool
+) -> tuple[float, Hist | None]:
     """Increment from `last` to this cumulative point (zero when it is only the baseline: the
     point still shows that the series is there, which `absent` rules need)."""
     if last is None:
         if counts_full:
-            return amount, buckets
-        return 0.0, ({} if buckets is not None else None)
-    reset = start != last.start or amount < last.amount
-    if not reset and buckets is not None:
-        prev = last.buckets or {}
-        delta: Buckets = {}
-        for bound, count in buckets.items():
-            d = count - prev.get(bound, 0.0)
-            if d < 0:
-                reset = True
-                break
-            delta[bound] = d
-        if not reset and any(b not in buckets for b in prev):
-            reset = True
-        if not reset:
-            return amount - last.amount, delta
-    if reset:
-        return amount, buckets
-    return amount - last.amount, None
+            return amount, hist
+        return 0.0, (EMPTY_HIST if hist is not None else None)
+    if start != last.start or amount < last.amount:
+        return amount, hist  # reset
+    if hist is None:
+        return amount - last.amount, None
+    prev = last.hist
+    if prev is None or prev[0] != hist[0]:
+        return amount, hist  # bucket layout changed: a new stream
+    delta = tuple(map(sub, hist[1], prev[1]))
+    if delta and min(delta) < 0:
+        return amount, hist
+    return amount - last.amount, (hist[0], delta)
 
 
 class Converter:
@@ -172,12 +172,12 @@ class Converter:
         key: tuple[object, ...],
         start: int,
         amount: float,
-        buckets: Buckets | None,
-    ) -> tuple[float, Buckets | None]:
+        hist: Hist | None,
+    ) -> tuple[float, Hist | None]:
         last = self._last.get(key)
         counts_full = start != 0 and start >= self.started_at_nanos
-        result = _increment(last, start, amount, buckets, counts_full)
-        self._last[key] = _Last(start, amount, buckets)
+        result = _increment(last, start, amount, hist, counts_full)
+        self._last[key] = _Last(start, amount, hist)
         self._last.move_to_end(key)
         if len(self._last) > self.max_streams:
             self._last.popitem(last=False)
@@ -228,16 +228,16 @@ class Converter:
             if p.flags & DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK:
                 self._last.pop(key, None)  # a stale marker ends the stream
                 continue
-            buckets: Buckets | None
+            hist: Hist | None
             if which == "sum":
                 amount = p.as_double if p.WhichOneof("value") == "as_double" else float(p.as_int)
-                buckets, kind = None, "sum"
+                hist, kind = None, "sum"
             else:
                 amount = float(p.count)
                 kind = "histogram"
-                buckets = explicit_buckets(p) if which == "histogram" else exponential_buckets(p)
+                hist = explicit_buckets(p) if which == "histogram" else exponential_buckets(p)
             if cumulative:
-                amount, buckets = self._cumulative(key, p.start_time_unix_nano, amount, buckets)
+                amount, hist = self._cumulative(key, p.start_time_unix_nano, amount, hist)
             labels = {**resource, **point_attrs}
             yield Observation(
                 name,
@@ -245,6 +245,6 @@ class Converter:
                 p.time_unix_nano / 1e9,
                 kind,  # type: ignore[arg-type]
                 amount,
-                buckets,
+                hist,
                 _exemplars(p.exemplars),
             )

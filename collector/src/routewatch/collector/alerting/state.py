@@ -139,7 +139,6 @@ def step(
         st.insufficient = False
         st.severity, st.threshold = cond.severity, cond.threshold
         st.value, st.samples = reading.value, reading.samples
-        st.exemplars = list(reading.exemplars)
         st.last_true_at = now
         st.annotations = render_annotations(rule, st)
         if st.state == State.PENDING and now - st.active_at >= c.for_:

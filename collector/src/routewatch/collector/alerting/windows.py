@@ -5,112 +5,149 @@ the instance-identifying ones), so observations from several app instances with 
 land in one window. Each rule holds at most `max_series` series; the least recently updated one
 is evicted (and counted) to make room for a new one.
 
-Readings are cached per series and recomputed only when an observation arrived or one left the
-window, so a tick over 10,000 quiet series costs a pass over them and nothing more.
+Each window keeps running sums (observation count, ratio parts, merged bucket counts per bucket
+layout) updated as points enter and leave, and its reading is recomputed only when that
+happened: a quantile over a 5-minute window costs one pass over ~15 buckets, not over the
+window's points. Exemplars are gathered from the points only for alerts that need them.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import add, sub
 
 from routewatch.collector.alerting.rules import Rule
 from routewatch.collector.alerting.series import (
     MAX_EXEMPLARS,
-    Buckets,
     Observation,
     is_instance_attribute,
 )
 
 SeriesKey = tuple[object, ...]
+Bounds = tuple[float, ...]
+Entry = tuple[float, float, object, tuple[tuple[float, str], ...]]
 
 
 @dataclass(slots=True, frozen=True)
 class Reading:
     value: float | None  # None: no data in the window
     samples: float
-    exemplars: tuple[str, ...] = ()
 
 
 NO_DATA = Reading(None, 0.0)
 
 
-def histogram_quantile(q: float, buckets: Buckets) -> float | None:
-    """The q-quantile of merged bucket counts, interpolated linearly within the bucket as
-    Prometheus' `histogram_quantile` does; the +Inf bucket answers its lower bound."""
-    bounds = sorted(buckets)
-    total = sum(buckets.values())
-    if total <= 0 or not bounds:
+def histogram_quantile(q: float, bounds: Bounds, counts: Iterable[float]) -> float | None:
+    """The q-quantile of bucket counts (bounds ascending, +Inf last for explicit buckets),
+    interpolated linearly within the bucket as Prometheus' `histogram_quantile` does; a rank
+    in the +Inf bucket answers the highest finite bound."""
+    cumulative = list(accumulate(counts))
+    if not cumulative or cumulative[-1] <= 0:
         return None
-    rank = q * total
-    cumulative = 0.0
-    lower = 0.0 if bounds[0] > 0 else bounds[0]
-    for bound in bounds:
-        count = buckets[bound]
-        if cumulative + count >= rank and count > 0:
-            if math.isinf(bound):
-                return lower
-            if bound <= lower:
-                return bound
-            return lower + (bound - lower) * (rank - cumulative) / count
-        cumulative += count
-        if not math.isinf(bound):
-            lower = bound
-    return lower
+    rank = q * cumulative[-1]
+    i = bisect_left(cumulative, rank)
+    while cumulative[i] - (cumulative[i - 1] if i else 0.0) <= 0:
+        i += 1  # rank 0 lands on leading empty buckets
+    upper = bounds[i]
+    lower = bounds[i - 1] if i else (0.0 if upper > 0 else upper)
+    if math.isinf(upper):
+        return lower if i else None
+    below = cumulative[i - 1] if i else 0.0
+    return lower + (upper - lower) * (rank - below) / (cumulative[i] - below)
+
+
+def merge_hists(hists: dict[Bounds, list[float]]) -> tuple[Bounds, list[float]]:
+    """One (bounds, counts) from several bucket layouts (rare: an app changed its buckets)."""
+    if len(hists) == 1:
+        ((bounds, counts),) = hists.items()
+        return bounds, counts
+    merged: dict[float, float] = {}
+    for bounds, counts in hists.items():
+        for b, c in zip(bounds, counts, strict=True):
+            merged[b] = merged.get(b, 0.0) + c
+    keys = tuple(sorted(merged))
+    return keys, [merged[k] for k in keys]
 
 
 class SeriesWindow:
-    __slots__ = ("dirty", "entries", "first_seen", "gauge", "last_seen", "reading")
+    __slots__ = (
+        "aux",
+        "dirty",
+        "entries",
+        "first_seen",
+        "gauge",
+        "hists",
+        "last_seen",
+        "reading",
+        "stepped",
+        "total",
+    )
 
     def __init__(self, now: float) -> None:
-        # (time, amount, detail, exemplars); detail: buckets (quantile), denominator (ratio),
-        # label value (imbalance), None otherwise.
-        self.entries: deque[tuple[float, float, object, tuple[tuple[float, str], ...]]] = deque()
+        # (time, amount, detail, exemplars); detail: a Hist (quantile), the denominator part
+        # (ratio), the label value (imbalance), None otherwise.
+        self.entries: deque[Entry] = deque()
         self.first_seen = now
         self.last_seen = now
         self.dirty = True
         self.reading: Reading = NO_DATA
+        # False when `reading` changed since the engine last stepped alerts on it.
+        self.stepped = False
         self.gauge = False
+        self.total = 0.0  # sum of amounts in the window
+        self.aux = 0.0  # sum of float details (a ratio's denominator)
+        self.hists: dict[Bounds, list[float]] = {}
 
     def add(
-        self,
-        t: float,
-        amount: float,
-        detail: object,
-        exemplars: tuple[tuple[float, str], ...],
+        self, t: float, amount: float, detail: object, exemplars: tuple[tuple[float, str], ...]
     ) -> None:
         entry = (t, amount, detail, exemplars)
-        if not self.entries or t >= self.entries[-1][0]:
-            self.entries.append(entry)
+        entries = self.entries
+        if not entries or t >= entries[-1][0]:
+            entries.append(entry)
         else:  # out of order (another instance lagging): keep the deque sorted by time
-            i = len(self.entries)
-            while i > 0 and self.entries[i - 1][0] > t:
+            i = len(entries)
+            while i > 0 and entries[i - 1][0] > t:
                 i -= 1
-            self.entries.insert(i, entry)
-        self.last_seen = max(self.last_seen, t)
+            entries.insert(i, entry)
+        if t > self.last_seen:
+            self.last_seen = t
+        # Running sums; `type(...) is` keeps this cheap on the hot path.
+        self.total += amount
+        if type(detail) is tuple:
+            bounds, counts = detail
+            if bounds:
+                current = self.hists.get(bounds)
+                self.hists[bounds] = (
+                    list(counts) if current is None else list(map(add, current, counts))
+                )
+        elif type(detail) is float:
+            self.aux += detail
         self.dirty = True
 
     def evict(self, cutoff: float) -> None:
         entries = self.entries
+        if not entries or entries[0][0] > cutoff:
+            return
+        hists = self.hists
         while entries and entries[0][0] <= cutoff:
-            entries.popleft()
-            self.dirty = True
-
-
-def _top(exemplars: list[tuple[float, str]], slowest: bool) -> tuple[str, ...]:
-    if slowest:
-        exemplars.sort(reverse=True)
-    else:
-        exemplars.reverse()  # most recent first
-    out: list[str] = []
-    for _, trace_id in exemplars:
-        if trace_id not in out:
-            out.append(trace_id)
-            if len(out) == MAX_EXEMPLARS:
-                break
-    return tuple(out)
+            _, amount, detail, _ = entries.popleft()
+            self.total -= amount
+            if type(detail) is tuple:
+                bounds, counts = detail
+                if bounds:
+                    hists[bounds] = list(map(sub, hists[bounds], counts))
+            elif type(detail) is float:
+                self.aux -= detail
+        if not entries:  # exact zero again, whatever rounding happened on the way
+            self.total = self.aux = 0.0
+            hists.clear()
+        self.dirty = True
 
 
 class RuleWindows:
@@ -124,7 +161,14 @@ class RuleWindows:
         self.evictions = 0
         c = rule.config
         self._by = tuple(c.by) if c.by is not None else None
-        self._time_dependent = c.baseline_window is not None or c.kind == "absent"
+        self.time_dependent = c.baseline_window is not None or c.kind == "absent"
+        self.compute = {
+            "quantile": self._quantile,
+            "ratio": self._ratio,
+            "imbalance": self._imbalance,
+            "absent": self._absent,
+            "value": self._value,
+        }[c.kind]
         if c.kind == "absent" and self._by == ():
             # "no point at all": one series that exists from the start
             self.series[()] = SeriesWindow(started_at)
@@ -138,7 +182,7 @@ class RuleWindows:
         if self._by is not None:
             return {k: str(v) for k, v in zip(self._by, key, strict=True) if v}
         pairs: Iterable[tuple[str, str]] = key  # type: ignore[assignment]
-        return {k: v for k, v in pairs}
+        return dict(pairs)
 
     def window_for(self, key: SeriesKey, now: float) -> SeriesWindow:
         window = self.series.get(key)
@@ -151,24 +195,56 @@ class RuleWindows:
             self.series.move_to_end(key)
         return window
 
-    def add(self, obs: Observation, amount: float, detail: object, now: float) -> None:
+    def add(self, obs: Observation, amount: float, detail: object, now: float) -> SeriesKey | None:
         """Add one observation (already matched to this rule) at its time, clamped to now."""
         t = min(obs.time, now)
         if t <= now - self.rule.span:
-            return
-        window = self.window_for(self.key_of(obs.labels), now)
+            return None
+        key = self.key_of(obs.labels)
+        window = self.window_for(key, now)
         window.gauge = obs.kind == "gauge"
         window.add(t, amount, detail, obs.exemplars)
+        return key
 
-    def readings(self, now: float) -> Iterator[tuple[SeriesKey, Reading]]:
-        cutoff = now - self.rule.span
-        read = self._read
-        for key, window in self.series.items():
-            window.evict(cutoff)
-            if window.dirty or self._time_dependent:
-                window.reading = read(window, now)
-                window.dirty = False
-            yield key, window.reading
+    def read(self, window: SeriesWindow, now: float) -> Reading:
+        window.evict(now - self.rule.span)
+        if window.dirty or self.time_dependent:
+            window.reading = self.compute(window, now)
+            window.dirty = window.stepped = False
+        return window.reading
+
+    def readings(
+        self, now: float, keys: Iterable[SeriesKey] | None = None
+    ) -> Iterator[tuple[SeriesKey, Reading]]:
+        read = self.read
+        if keys is None:
+            for key, window in self.series.items():
+                yield key, read(window, now)
+            return
+        for key in keys:
+            found = self.series.get(key)
+            if found is not None:
+                yield key, read(found, now)
+
+    def exemplars(self, key: SeriesKey, now: float) -> tuple[str, ...]:
+        """Up to five trace ids from the window: the slowest for quantile rules, else the most
+        recent."""
+        window = self.series.get(key)
+        if window is None:
+            return ()
+        since = now - self.rule.config.window
+        found = [x for e in window.entries if e[0] > since for x in e[3]]
+        if self.rule.config.kind == "quantile":
+            found.sort(reverse=True)
+        else:
+            found.reverse()
+        out: list[str] = []
+        for _, trace_id in found:
+            if trace_id not in out:
+                out.append(trace_id)
+                if len(out) == MAX_EXEMPLARS:
+                    break
+        return tuple(out)
 
     def gc(self, now: float, keep: set[SeriesKey]) -> None:
         """Forget series with no observation left, unless an alert still refers to them."""
@@ -185,82 +261,63 @@ class RuleWindows:
 
     # Readings by kind. `entries` only holds what is inside the rule's span.
 
-    def _read(self, window: SeriesWindow, now: float) -> Reading:
-        kind = self.rule.config.kind
-        if kind == "quantile":
-            return self._quantile(window, now)
-        if kind == "ratio":
-            return self._ratio(window, now)
-        if kind == "imbalance":
-            return self._imbalance(window, now)
-        if kind == "absent":
-            return Reading(now - window.last_seen, 1.0)
-        return self._value(window, now)
-
     def _quantile(self, window: SeriesWindow, now: float) -> Reading:
-        merged: Buckets = {}
-        count = 0.0
-        exemplars: list[tuple[float, str]] = []
-        for _, amount, buckets, ex in window.entries:
-            count += amount
-            for bound, n in buckets.items():  # type: ignore[attr-defined]
-                merged[bound] = merged.get(bound, 0.0) + n
-            exemplars.extend(ex)
-        q = self.rule.config.quantile or 0.0
-        value = histogram_quantile(q, merged)
-        return Reading(value, count, _top(exemplars, slowest=True))
+        if not window.hists:
+            return Reading(None, window.total)
+        bounds, counts = merge_hists(window.hists)
+        value = histogram_quantile(self.rule.config.quantile or 0.0, bounds, counts)
+        return Reading(value, window.total)
 
     def _ratio(self, window: SeriesWindow, now: float) -> Reading:
-        num = den = 0.0
-        exemplars: list[tuple[float, str]] = []
-        for _, amount, denominator, ex in window.entries:
-            num += amount
-            den += denominator  # type: ignore[operator]
-            exemplars.extend(ex)
+        num, den = window.total, window.aux
         if den <= 0:
             return Reading(None, den)
         value = num / den
-        if self.rule.config.complement:
-            value = 1.0 - value
-        return Reading(value, den, _top(exemplars, slowest=False))
+        return Reading(1.0 - value if self.rule.config.complement else value, den)
+
+    def _absent(self, window: SeriesWindow, now: float) -> Reading:
+        return Reading(now - window.last_seen, 1.0)
 
     def _imbalance(self, window: SeriesWindow, now: float) -> Reading:
         a, b = self.rule.config.between
-        total = share_a = share_b = 0.0
+        share_a = share_b = 0.0
         for _, amount, value, _ex in window.entries:
-            total += amount
             if value == a:
                 share_a += amount
             elif value == b:
                 share_b += amount
+        total = window.total
         if total <= 0:
             return Reading(None, 0.0)
         return Reading(abs(share_a - share_b) / total * 100.0, total)
 
     def _value(self, window: SeriesWindow, now: float) -> Reading:
         c = self.rule.config
+        entries = window.entries
+        if not entries:
+            return Reading(None, 0.0)
+        if c.baseline_window is None and not window.gauge:
+            total = window.total
+            return Reading(total / c.window if c.rate else total, float(len(entries)))
         recent_from = now - c.window
-        recent = [e for e in window.entries if e[0] > recent_from]
-        exemplars = _top([x for e in recent for x in e[3]], slowest=False)
+        recent = [e[1] for e in entries if e[0] > recent_from]
         if not recent:
             return Reading(None, 0.0)
         if window.gauge:
-            values = [e[1] for e in recent]
             how = c.aggregate or "last"
             value = {
-                "last": values[-1],
-                "avg": sum(values) / len(values),
-                "min": min(values),
-                "max": max(values),
-                "sum": sum(values),
+                "last": recent[-1],
+                "avg": sum(recent) / len(recent),
+                "min": min(recent),
+                "max": max(recent),
+                "sum": sum(recent),
             }[how]
-            return Reading(value, float(len(recent)), exemplars)
-        total = sum(e[1] for e in recent)
-        if c.baseline_window is None:
-            return Reading(total / c.window if c.rate else total, float(len(recent)), exemplars)
+            return Reading(value, float(len(recent)))
+        total = sum(recent)
+        assert c.baseline_window is not None
         baseline_span = min(c.baseline_window, recent_from - window.first_seen)
-        base = sum(e[1] for e in window.entries if e[0] <= recent_from)
+        base = sum(e[1] for e in entries if e[0] <= recent_from)
         if baseline_span <= 0 or base <= 0:
             return Reading(None, 0.0)
         change = (total / c.window) / (base / baseline_span) - 1.0
-        return Reading(change * 100.0, float(len(recent)), exemplars)
+        return Reading(change * 100.0, float(len(recent)))
