@@ -23,7 +23,7 @@ _RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?
 class Comparison:
     op: str
     bound: float
-    _fn: Callable[[float, float], bool] = field(repr=False, compare=False, default=operator.gt)
+    fn: Callable[[float, float], bool] = field(repr=False, compare=False, default=operator.gt)
 
     @classmethod
     def parse(cls, text: object) -> Comparison:
@@ -38,7 +38,7 @@ class Comparison:
         return cls(op, float(match.group(2)), _OPS[op])
 
     def holds(self, value: float) -> bool:
-        return not math.isnan(value) and self._fn(value, self.bound)
+        return not math.isnan(value) and self.fn(value, self.bound)
 
     def __str__(self) -> str:
         return f"{self.op} {self.bound:g}"

@@ -151,9 +151,11 @@ class Rule:
         return {c.metric}
 
     def severity_for(self, value: float) -> tuple[str, Comparison] | None:
-        """The most severe threshold `value` crosses."""
+        """The most severe threshold `value` crosses (NaN crosses none)."""
+        if value != value:
+            return None
         for severity, comparison in self.thresholds:
-            if comparison.holds(value):
+            if comparison.fn(value, comparison.bound):
                 return severity, comparison
         return None
 

@@ -150,7 +150,7 @@ def _increment(
     if hist is None:
         return amount - last.amount, None
     prev = last.hist
-    if prev is None or prev[0] != hist[0]:
+    if prev is None or (prev[0] is not hist[0] and prev[0] != hist[0]):
         return amount, hist  # bucket layout changed: a new stream
     delta = tuple(map(sub, hist[1], prev[1]))
     if delta and min(delta) < 0:
@@ -166,6 +166,16 @@ class Converter:
         self.max_streams = max_streams
         self._last: OrderedDict[tuple[object, ...], _Last] = OrderedDict()
         self.evicted_streams = 0
+        # One tuple per bucket layout, so windows can compare layouts with `is`.
+        self._layouts: dict[tuple[float, ...], tuple[float, ...]] = {}
+
+    def _intern(self, hist: Hist) -> Hist:
+        bounds = self._layouts.get(hist[0])
+        if bounds is None:
+            if len(self._layouts) > 10_000:
+                self._layouts.clear()
+            bounds = self._layouts[hist[0]] = hist[0]
+        return bounds, hist[1]
 
     def _cumulative(
         self,
@@ -235,7 +245,9 @@ class Converter:
             else:
                 amount = float(p.count)
                 kind = "histogram"
-                hist = explicit_buckets(p) if which == "histogram" else exponential_buckets(p)
+                hist = self._intern(
+                    explicit_buckets(p) if which == "histogram" else exponential_buckets(p)
+                )
             if cumulative:
                 amount, hist = self._cumulative(key, p.start_time_unix_nano, amount, hist)
             labels = {**resource, **point_attrs}

@@ -29,6 +29,7 @@ from routewatch.collector.alerting.series import (
 )
 
 SeriesKey = tuple[object, ...]
+GC_INTERVAL = 60.0
 Bounds = tuple[float, ...]
 Entry = tuple[float, float, object, tuple[tuple[float, str], ...]]
 
@@ -81,6 +82,8 @@ class SeriesWindow:
         "entries",
         "first_seen",
         "gauge",
+        "hb",
+        "hc",
         "hists",
         "last_seen",
         "reading",
@@ -101,6 +104,10 @@ class SeriesWindow:
         self.gauge = False
         self.total = 0.0  # sum of amounts in the window
         self.aux = 0.0  # sum of float details (a ratio's denominator)
+        # Merged bucket counts: `hb`/`hc` for the first layout seen (bounds are interned by
+        # the converter, so `is` finds it without hashing 15 floats), `hists` for others.
+        self.hb: Bounds | None = None
+        self.hc: list[float] = []
         self.hists: dict[Bounds, list[float]] = {}
 
     def add(
@@ -121,7 +128,11 @@ class SeriesWindow:
         self.total += amount
         if type(detail) is tuple:
             bounds, counts = detail
-            if bounds:
+            if bounds is self.hb:
+                self.hc = list(map(add, self.hc, counts))
+            elif self.hb is None and bounds:
+                self.hb, self.hc = bounds, list(counts)
+            elif bounds:
                 current = self.hists.get(bounds)
                 self.hists[bounds] = (
                     list(counts) if current is None else list(map(add, current, counts))
@@ -140,12 +151,15 @@ class SeriesWindow:
             self.total -= amount
             if type(detail) is tuple:
                 bounds, counts = detail
-                if bounds:
+                if bounds is self.hb:
+                    self.hc = list(map(sub, self.hc, counts))
+                elif bounds:
                     hists[bounds] = list(map(sub, hists[bounds], counts))
             elif type(detail) is float:
                 self.aux -= detail
         if not entries:  # exact zero again, whatever rounding happened on the way
             self.total = self.aux = 0.0
+            self.hb, self.hc = None, []
             hists.clear()
         self.dirty = True
 
@@ -159,6 +173,7 @@ class RuleWindows:
         self.started_at = started_at
         self.series: OrderedDict[SeriesKey, SeriesWindow] = OrderedDict()
         self.evictions = 0
+        self._last_gc = started_at
         c = rule.config
         self._by = tuple(c.by) if c.by is not None else None
         self.time_dependent = c.baseline_window is not None or c.kind == "absent"
@@ -247,9 +262,12 @@ class RuleWindows:
         return tuple(out)
 
     def gc(self, now: float, keep: set[SeriesKey]) -> None:
-        """Forget series with no observation left, unless an alert still refers to them."""
-        if self.rule.config.kind == "absent":
+        """Forget series with no observation left, unless an alert still refers to them.
+
+        A full scan, so at most once per GC_INTERVAL of clock time."""
+        if self.rule.config.kind == "absent" or now - self._last_gc < GC_INTERVAL:
             return  # a series that went quiet is exactly what an absent rule reports
+        self._last_gc = now
         cutoff = now - self.rule.span
         stale = [
             k
@@ -262,9 +280,12 @@ class RuleWindows:
     # Readings by kind. `entries` only holds what is inside the rule's span.
 
     def _quantile(self, window: SeriesWindow, now: float) -> Reading:
-        if not window.hists:
+        if window.hb is None:
             return Reading(None, window.total)
-        bounds, counts = merge_hists(window.hists)
+        if window.hists:
+            bounds, counts = merge_hists({**window.hists, window.hb: window.hc})
+        else:
+            bounds, counts = window.hb, window.hc
         value = histogram_quantile(self.rule.config.quantile or 0.0, bounds, counts)
         return Reading(value, window.total)
 
