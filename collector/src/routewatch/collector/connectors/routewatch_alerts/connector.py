@@ -128,7 +128,7 @@ class AlertsConnector:
             engine.evaluate(tick, touched)
             await self._emit(engine, engine.flush(tick), tick)
             engine.persist()
-        self._wake.set()  # a new group may flush before the loop's planned wake-up
+        self.wake()  # a new group may flush before the loop's planned wake-up
 
     async def run_once(self) -> float:
         """One tick: evaluate all rules when due, flush due groups, collect garbage, persist.
@@ -167,6 +167,10 @@ class AlertsConnector:
         engine.commit(notifications, tick)
         for n in notifications:
             t.add(NOTIFICATIONS_METRIC, 1, {**attrs, "reason": n.reason.value})
+
+    def wake(self) -> None:
+        """Make the loop re-plan its next tick now (the clock moved, or a timer changed)."""
+        self._wake.set()
 
     async def _loop(self) -> None:
         while True:
