@@ -170,3 +170,33 @@ async def test_failed_emit_is_retried_and_not_recorded(tmp_path: Path) -> None:
     (fired,) = await h.at(60)
     assert fired.status == "firing"
     await h.stop()
+
+
+ABSENT = {
+    "alert": "QueueSilent",
+    "kind": "absent",
+    "metric": "queue.depth",
+    "by": ["queue"],
+    "window": "2m",
+    "severity": "warning",
+}
+
+
+@RESTART
+async def test_absent_series_fires_and_a_restart_neither_resolves_nor_repages(
+    tmp_path: Path, restart: bool
+) -> None:
+    h = await Harness(gauge_config(rules=[ABSENT]), tmp_path / "state.db").start()
+    assert await h.at(0, 1, "a") == []
+    assert await h.at(0, 1, "b") == []
+    assert await h.at(100, 1, "b") == []
+    (gone,) = await h.at(120)  # a: no point for 2m
+    assert (gone.labels["queue"], gone.status, gone.severity) == ("a", "firing", "warning")
+    if restart:
+        await h.restart()
+    assert await h.at(200, 1, "b") == []
+    assert await h.at(400, 1, "b") == []  # a still missing, after a full window too
+    assert await h.at(402) == []
+    (back,) = await h.at(410, 1, "a")
+    assert (back.labels["queue"], back.status) == ("a", "resolved")
+    await h.stop()

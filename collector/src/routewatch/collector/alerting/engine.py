@@ -182,7 +182,12 @@ class Engine:
             if key.startswith(STATE_PREFIX):
                 st = AlertState.from_json(data)
                 self.states[st.fingerprint] = st
-                self._index.setdefault(st.rule, {})[_freeze(st.series_key)] = st.fingerprint
+                series_key = _freeze(st.series_key)
+                self._index.setdefault(st.rule, {})[series_key] = st.fingerprint
+                rule = self.rules.get(st.rule)
+                if rule is not None and rule.config.kind == "absent":
+                    # known to be missing: counts from the restart
+                    self.windows[st.rule].window_for(series_key, self.started_at)
         self.nflog.restore(items)
         self.emitted.restore(items)
         # Groups are rebuilt: what was notified (to resolve it) and what fires (to notify it
@@ -274,9 +279,15 @@ class Engine:
         warming: bool,
         now: float,
     ) -> None:
-        insufficient = (reading.value is None and warming) or (
-            min_samples > 0 and reading.samples < min_samples and rule.config.kind != "absent"
-        )
+        if rule.config.kind == "absent":
+            # No point since a restart is not yet "absent for the window": hold.
+            insufficient = (
+                warming and reading.value is not None and reading.value >= now - self.started_at
+            )
+        else:
+            insufficient = (reading.value is None and warming) or (
+                min_samples > 0 and reading.samples < min_samples
+            )
         labels = (
             current.labels
             if current
