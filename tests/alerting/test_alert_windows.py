@@ -203,3 +203,33 @@ async def test_instances_merge_into_one_series_per_label_set() -> None:
     (alert,) = rec.take()
     assert alert.labels == {"alertname": "RouteLatencyHigh", "hybrid_routing.route": "direct"}
     await conn.shutdown()
+
+
+def test_out_of_range_exponential_scale_is_skipped_not_raised() -> None:
+    rule = {
+        "alert": "Slow",
+        "kind": "quantile",
+        "metric": "d",
+        "quantile": 0.5,
+        "by": [],
+        "thresholds": {"warning": "> 10"},
+    }
+    engine = engine_for(rule)
+    bad = PointSpec({}, T0, scale=-11, offset=3, counts=[10])
+    good = PointSpec({}, T0, scale=0, offset=3, counts=[10])
+    request = metrics_request("d", "exponential_histogram", [bad, good], "delta")
+    engine.ingest(request, Tick(T0))
+    assert engine.converter.invalid_points == 1
+    assert reading(engine, T0).value == pytest.approx(12.0)
+
+
+def test_a_flooded_series_keeps_a_bounded_number_of_points() -> None:
+    from routewatch.collector.alerting import windows
+
+    engine = engine_for({**SUM_RULE, "window": "1h"})
+    limit = windows.MAX_ENTRIES
+    points = [PointSpec({"model": "m"}, T0 + i / 1000, value=1) for i in range(limit + 5)]
+    engine.ingest(metrics_request("cost", "sum", points, "delta"), Tick(T0 + 20))
+    (rw,) = engine.windows.values()
+    assert len(rw.series[()].entries) == limit and rw.dropped_points == 5
+    assert reading(engine, T0 + 20).value == limit

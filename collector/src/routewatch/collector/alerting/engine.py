@@ -492,6 +492,11 @@ class Engine:
     def series_count(self) -> int:
         return sum(len(rw.series) for rw in self.windows.values())
 
+    def dropped_points(self) -> int:
+        return self.converter.invalid_points + sum(
+            rw.dropped_points for rw in self.windows.values()
+        )
+
     def evictions(self) -> dict[str, int]:
         return {name: rw.evictions for name, rw in self.windows.items()}
 

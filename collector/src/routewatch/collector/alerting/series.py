@@ -166,6 +166,7 @@ class Converter:
         self.max_streams = max_streams
         self._last: OrderedDict[tuple[object, ...], _Last] = OrderedDict()
         self.evicted_streams = 0
+        self.invalid_points = 0
         # One tuple per bucket layout, so windows can compare layouts with `is`.
         self._layouts: dict[tuple[float, ...], tuple[float, ...]] = {}
 
@@ -245,9 +246,13 @@ class Converter:
             else:
                 amount = float(p.count)
                 kind = "histogram"
-                hist = self._intern(
-                    explicit_buckets(p) if which == "histogram" else exponential_buckets(p)
-                )
+                try:
+                    hist = self._intern(
+                        explicit_buckets(p) if which == "histogram" else exponential_buckets(p)
+                    )
+                except (OverflowError, ValueError):  # e.g. a scale far out of range
+                    self.invalid_points += 1
+                    continue
             if cumulative:
                 amount, hist = self._cumulative(key, p.start_time_unix_nano, amount, hist)
             labels = {**resource, **point_attrs}

@@ -30,6 +30,8 @@ from routewatch.collector.alerting.series import (
 
 SeriesKey = tuple[object, ...]
 GC_INTERVAL = 60.0
+# Points kept per series; beyond it the oldest leave early (counted as `dropped_points`).
+MAX_ENTRIES = 10_000
 Bounds = tuple[float, ...]
 Entry = tuple[float, float, object, tuple[tuple[float, str], ...]]
 
@@ -173,6 +175,7 @@ class RuleWindows:
         self.started_at = started_at
         self.series: OrderedDict[SeriesKey, SeriesWindow] = OrderedDict()
         self.evictions = 0
+        self.dropped_points = 0
         self._last_gc = started_at
         c = rule.config
         self._by = tuple(c.by) if c.by is not None else None
@@ -190,7 +193,7 @@ class RuleWindows:
 
     def key_of(self, labels: dict[str, str]) -> SeriesKey:
         if self._by is not None:
-            return tuple(labels.get(k, "") for k in self._by)
+            return tuple([labels.get(k, "") for k in self._by])
         return tuple(sorted((k, v) for k, v in labels.items() if not is_instance_attribute(k)))
 
     def labels_of(self, key: SeriesKey) -> dict[str, str]:
@@ -219,6 +222,9 @@ class RuleWindows:
         window = self.window_for(key, now)
         window.gauge = obs.kind == "gauge"
         window.add(t, amount, detail, obs.exemplars)
+        if len(window.entries) > MAX_ENTRIES:
+            window.evict(window.entries[0][0])
+            self.dropped_points += 1
         return key
 
     def read(self, window: SeriesWindow, now: float) -> Reading:

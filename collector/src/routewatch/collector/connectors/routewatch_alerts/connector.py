@@ -34,6 +34,7 @@ NOTIFICATIONS_METRIC = "routewatch_alerts_notifications"
 EMIT_FAILED_METRIC = "routewatch_alerts_emit_failed"
 SERIES_METRIC = "routewatch_alerts_series"
 EVICTED_METRIC = "routewatch_alerts_series_evicted"
+DROPPED_METRIC = "routewatch_alerts_points_dropped"
 
 
 class AlertsConnector:
@@ -113,6 +114,8 @@ class AlertsConnector:
         t.describe(EVICTED_METRIC, "Series evicted from a rule's windows at max_series")
         for name, rw in engine.windows.items():
             t.gauge_func(EVICTED_METRIC, _evictions(rw), {**attrs, "rule": name})
+        t.describe(DROPPED_METRIC, "Points dropped: invalid, or beyond a series' point cap")
+        t.gauge_func(DROPPED_METRIC, lambda: float(engine.dropped_points()), attrs)
 
     async def consume(self, data: Data) -> None:
         if not isinstance(data, ExportMetricsServiceRequest):
