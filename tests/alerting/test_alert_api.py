@@ -1,12 +1,15 @@
 """The HTTP API over real HTTP: silences (create, list, get, expire), alerts, notifications."""
 
+import socket
 from pathlib import Path
 
 import aiohttp
+import pytest
 from alerting.engine_helpers import T0, Harness, gauge_config
 from support.ports import free_port
 
 from routewatch.collector.alerting.silence import format_time
+from routewatch.collector.errors import ConfigError
 
 
 async def api_harness(tmp_path: Path) -> tuple[Harness, str]:
@@ -93,3 +96,13 @@ async def test_notifications_history_and_emitted_log(tmp_path: Path) -> None:
     async with aiohttp.ClientSession() as http, http.get(f"{base}/notifications/emitted") as resp:
         assert len(await resp.json()) == 2
     await h.stop()
+
+
+async def test_endpoint_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        h = Harness(gauge_config(endpoint=f"127.0.0.1:{port}"), None)
+        with pytest.raises(ConfigError, match=rf"::endpoint: cannot listen on 127.0.0.1:{port}"):
+            await h.start()

@@ -216,7 +216,8 @@ class RuleWindows:
     def add(self, obs: Observation, amount: float, detail: object, now: float) -> SeriesKey | None:
         """Add one observation (already matched to this rule) at its time, clamped to now."""
         t = min(obs.time, now)
-        if t <= now - self.rule.span:
+        if t <= now - self.rule.span:  # older than the window on arrival
+            self.dropped_points += 1
             return None
         key = self.key_of(obs.labels)
         window = self.window_for(key, now)

@@ -100,7 +100,13 @@ class AlertsConnector:
             self._register_telemetry(self.engine)
             if self.config.endpoint:
                 self.api = AlertsApi(lambda: self.engine, self.clock, self._lock)
-                await self.api.start(self.config.endpoint)
+                try:
+                    await self.api.start(self.config.endpoint)
+                except OSError as err:
+                    raise ConfigError(
+                        f"connectors::{self.settings.id}::endpoint: cannot listen on "
+                        f"{self.config.endpoint}: {err.strerror or err}"
+                    ) from err
             if run_loop:
                 self._task = asyncio.create_task(self._loop(), name=f"{self.settings.id} eval")
         except BaseException:
