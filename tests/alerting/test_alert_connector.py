@@ -1,6 +1,7 @@
 """Metrics in, alert log records out, through the connector on a fake clock."""
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from alerting.engine_helpers import (
@@ -92,4 +93,30 @@ async def test_expired_log_entries_are_collected_from_storage(tmp_path: Path) ->
     assert storage.keys("nflog/") == [] and storage.keys("alert/") == []
     assert len(storage.keys("emitted/")) == 1
     storage.close()
+    await h.stop()
+
+
+async def test_storage_failure_is_retried_and_never_refuses_data(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    h = await Harness(gauge_config(), db).start()
+    (fired,) = await h.at(0, 60)
+    # A real SQLite fault: the connector's table disappears under it.
+    other = sqlite3.connect(db)
+    other.execute('DROP TABLE "routewatch_alerts/alerts"')
+    other.commit()
+    (critical,) = await h.at(10, 150)  # emitted; persisting it fails; consume does not raise
+    assert critical.severity == "critical"
+    assert h.conn is not None
+    t = h.conn.settings.telemetry
+    assert t.total("routewatch_alerts_persist_failed") >= 1
+    other.execute(
+        'CREATE TABLE "routewatch_alerts/alerts" (key TEXT PRIMARY KEY, value BLOB NOT NULL)'
+    )
+    other.commit()
+    other.close()
+    assert await h.at(20, 150) == []  # this tick writes what the failed ones could not
+    await h.restart()
+    assert await h.at(30, 150) == []  # the level change is known: no second page
+    (resolved,) = await h.at(40, 1)
+    assert resolved.status == "resolved" and resolved.fingerprint == fired.fingerprint
     await h.stop()

@@ -465,26 +465,25 @@ class Engine:
         self.silences.gc(now)
 
     def persist(self) -> None:
-        """Snapshot what changed since the last call in one transaction."""
-        if self.storage is None:
-            self._dirty.clear()
-            self.nflog.changes()
-            self.emitted.changes()
-            return
-        sets: list[tuple[str, bytes]] = []
-        deletes: list[str] = []
-        for fp in self._dirty:
-            st = self.states.get(fp)
-            if st is None:
-                deletes.append(STATE_PREFIX + fp)
-            else:
-                sets.append((STATE_PREFIX + fp, st.to_json()))
+        """Snapshot what changed since the last successful call, in one transaction. On a
+        storage error nothing is marked saved: the next call writes it again."""
+        if self.storage is not None:
+            sets: list[tuple[str, bytes]] = []
+            deletes: list[str] = []
+            for fp in self._dirty:
+                st = self.states.get(fp)
+                if st is None:
+                    deletes.append(STATE_PREFIX + fp)
+                else:
+                    sets.append((STATE_PREFIX + fp, st.to_json()))
+            for s, d in (self.nflog.changes(), self.emitted.changes()):
+                sets.extend(s)
+                deletes.extend(d)
+            if sets or deletes:
+                self.storage.batch(sets, deletes)
         self._dirty.clear()
-        for s, d in (self.nflog.changes(), self.emitted.changes()):
-            sets.extend(s)
-            deletes.extend(d)
-        if sets or deletes:
-            self.storage.batch(sets, deletes)
+        self.nflog.saved()
+        self.emitted.saved()
 
     def next_flush(self) -> float | None:
         return self.dispatcher.next_flush()

@@ -102,6 +102,7 @@ class NotificationLog:
                 self.entries[entry.group_key] = entry
 
     def changes(self) -> tuple[list[tuple[str, bytes]], list[str]]:
+        """Writes pending since the last `saved()`."""
         sets, deletes = [], []
         for key in self.dirty:
             entry = self.entries.get(key)
@@ -109,8 +110,10 @@ class NotificationLog:
                 deletes.append(self.storage_key(key))
             else:
                 sets.append((self.storage_key(key), entry.to_json()))
-        self.dirty.clear()
         return sets, deletes
+
+    def saved(self) -> None:
+        self.dirty.clear()
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,11 @@ class EmittedLog:
         for key, data in sorted(items):
             if key.startswith(EMITTED_PREFIX):
                 self.append(Emitted(**orjson.loads(data)))
-        self._new.clear()
+        self._new.clear()  # already stored; `_dropped` still deletes what exceeds `keep`
 
     def changes(self) -> tuple[list[tuple[str, bytes]], list[str]]:
-        sets = [(self.key(i), orjson.dumps(asdict(i))) for i in self._new]
-        deletes = self._dropped
+        """Writes pending since the last `saved()`."""
+        return [(self.key(i), orjson.dumps(asdict(i))) for i in self._new], list(self._dropped)
+
+    def saved(self) -> None:
         self._new, self._dropped = [], []
-        return sets, deletes

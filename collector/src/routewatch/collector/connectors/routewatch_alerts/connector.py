@@ -35,6 +35,8 @@ EMIT_FAILED_METRIC = "routewatch_alerts_emit_failed"
 SERIES_METRIC = "routewatch_alerts_series"
 EVICTED_METRIC = "routewatch_alerts_series_evicted"
 DROPPED_METRIC = "routewatch_alerts_points_dropped"
+TICK_FAILED_METRIC = "routewatch_alerts_tick_failed"
+PERSIST_FAILED_METRIC = "routewatch_alerts_persist_failed"
 
 
 class AlertsConnector:
@@ -134,9 +136,17 @@ class AlertsConnector:
             touched = engine.ingest(data, tick)
             if not touched:
                 return
-            engine.evaluate(tick, touched)
-            await self._emit(engine, engine.flush(tick), tick)
-            engine.persist()
+            # The data is in the windows now: raising would make the sender retry it and count
+            # it twice. Whatever fails below is logged and retried by the next tick.
+            try:
+                engine.evaluate(tick, touched)
+                await self._emit(engine, engine.flush(tick), tick)
+                self._persist(engine)
+            except Exception:
+                self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
+                self.settings.logger.exception(
+                    "%s: evaluation after a batch failed", self.settings.id
+                )
         self.wake()  # a new group may flush before the loop's planned wake-up
 
     async def run_once(self) -> float:
@@ -153,9 +163,22 @@ class AlertsConnector:
                 self._next_eval = tick.now + self.config.evaluation_interval
             await self._emit(engine, engine.flush(tick), tick)
             engine.gc(tick)
-            engine.persist()
+            self._persist(engine)
             flush = engine.next_flush()
         return min(self._next_eval, flush) if flush is not None else self._next_eval
+
+    def _persist(self, engine: Engine) -> None:
+        """Snapshot to storage; a failure keeps the changes pending for the next tick."""
+        try:
+            engine.persist()
+        except Exception as err:
+            self.settings.telemetry.add(PERSIST_FAILED_METRIC, 1, self.settings.attributes)
+            self.settings.logger.error(
+                "%s: saving alert state to %s failed, will retry: %s",
+                self.settings.id,
+                self.config.storage,
+                err,
+            )
 
     async def _emit(self, engine: Engine, notifications: list[Notification], tick: Tick) -> None:
         if not notifications:
@@ -187,6 +210,7 @@ class AlertsConnector:
             try:
                 due = await self.run_once()
             except Exception:
+                self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
                 self.settings.logger.exception("%s: evaluation failed", self.settings.id)
                 due = self.clock() + self.config.evaluation_interval
             delay = max(0.0, due - self.clock())
