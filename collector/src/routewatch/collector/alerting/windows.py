@@ -17,9 +17,9 @@ import math
 from bisect import bisect_left
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from itertools import accumulate
 from operator import add, sub
+from typing import NamedTuple
 
 from routewatch.collector.alerting.rules import Rule
 from routewatch.collector.alerting.series import (
@@ -36,8 +36,7 @@ Bounds = tuple[float, ...]
 Entry = tuple[float, float, object, tuple[tuple[float, str], ...]]
 
 
-@dataclass(slots=True, frozen=True)
-class Reading:
+class Reading(NamedTuple):  # a tuple: built for every changed series on every tick
     value: float | None  # None: no data in the window
     samples: float
 
@@ -147,23 +146,23 @@ class SeriesWindow:
         entries = self.entries
         if not entries or entries[0][0] > cutoff:
             return
-        hists = self.hists
+        popleft, total, hb, hc = entries.popleft, self.total, self.hb, self.hc
         while entries and entries[0][0] <= cutoff:
-            _, amount, detail, _ = entries.popleft()
-            self.total -= amount
+            _, amount, detail, _ = popleft()
+            total -= amount
             if type(detail) is tuple:
                 bounds, counts = detail
-                if bounds is self.hb:
-                    self.hc = list(map(sub, self.hc, counts))
+                if bounds is hb:
+                    hc = list(map(sub, hc, counts))
                 elif bounds:
-                    hists[bounds] = list(map(sub, hists[bounds], counts))
+                    self.hists[bounds] = list(map(sub, self.hists[bounds], counts))
             elif type(detail) is float:
                 self.aux -= detail
+        self.total, self.hc, self.dirty = total, hc, True
         if not entries:  # exact zero again, whatever rounding happened on the way
             self.total = self.aux = 0.0
             self.hb, self.hc = None, []
-            hists.clear()
-        self.dirty = True
+            self.hists.clear()
 
 
 class RuleWindows:
