@@ -133,3 +133,14 @@ tests:
     )
     assert main([str(path)]) == 1
     assert "'Nope' is not a rule" in capsys.readouterr().out
+
+
+def test_usage_errors_return_a_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "FILE" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+
+
+def test_missing_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "nope.yaml")]) == 1
+    assert "No such file" in capsys.readouterr().out

@@ -312,7 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Unit-test alert rules (promtool test rules style).",
     )
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exit_:  # usage errors and --help: a return code, as promised
+        return exit_.code if isinstance(exit_.code, int) else 1
     failed = 0
     for path in args.files:
         out: list[str] = []
