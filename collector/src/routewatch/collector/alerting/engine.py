@@ -25,7 +25,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from routewatch.collector.alerting.clock import Tick
 from routewatch.collector.alerting.dedup import NotifyReason, needs_update
 from routewatch.collector.alerting.dispatch import Dispatcher, add_to_key
-from routewatch.collector.alerting.inhibit import Inhibitor, InhibitRule, InhibitRuleConfig
+from routewatch.collector.alerting.inhibit import Inhibitor, InhibitRule
 from routewatch.collector.alerting.matchers import Matcher
 from routewatch.collector.alerting.nflog import (
     Emitted,
@@ -166,7 +166,6 @@ class Engine:
         self.silences = Silences(settings.silences, storage)
         self.nflog = NotificationLog(settings.receiver)
         self.emitted = EmittedLog()
-        self.notify_counts: dict[NotifyReason, int] = {}
         if storage is not None:
             self._restore(storage)
 
@@ -359,7 +358,6 @@ class Engine:
                 firing = st is not None and st.state == State.FIRING
                 muted = self.muted_by(st, now) if st is not None and firing else None
                 reason = needs_update(entry, st, muted, now, s.repeat_interval, s.send_resolved)
-                self.notify_counts[reason] = self.notify_counts.get(reason, 0) + 1
                 if reason.notifies:
                     assert st is not None or entry is not None
                     out.append(self._notification(st, fp, entry, reason, group.key, now))
@@ -519,11 +517,3 @@ def _inhibit_rules(rule_set: RuleSet) -> list[InhibitRule]:
             )
     return rules
 
-
-__all__ = [
-    "Engine",
-    "EngineSettings",
-    "InhibitRuleConfig",
-    "Notification",
-    "Tick",
-]
