@@ -5,7 +5,9 @@ import math
 from typing import Any
 
 import pytest
+import yaml
 from alerting.engine_helpers import (
+    LATENCY_RULE,
     T0,
     TRACE,
     FakeClock,
@@ -233,3 +235,24 @@ def test_a_flooded_series_keeps_a_bounded_number_of_points() -> None:
     (rw,) = engine.windows.values()
     assert len(rw.series[()].entries) == limit and rw.dropped_points == 5
     assert reading(engine, T0 + 20).value == limit
+
+
+async def test_rules_on_one_metric_do_not_share_exemplar_choices() -> None:
+    success = {
+        "alert": "SuccessLow",
+        "kind": "ratio",
+        "numerator": {
+            "metric": "hybrid_routing.request.duration",
+            "where": {"hybrid_routing.outcome": "success"},
+        },
+        "denominator": {"metric": "hybrid_routing.request.duration"},
+        "by": ["hybrid_routing.route"],
+        "thresholds": {"critical": "< 2"},  # always fires
+    }
+    latency = {**yaml.safe_load(LATENCY_RULE), "thresholds": {"warning": "> 0"}}
+    clock, rec = FakeClock(), Recorder()
+    conn = await started(latency_config(rules=[success, latency]), clock, rec)
+    await conn.consume(latency_batch(T0, [16.0] * 20, exemplars=[(16.0, TRACE)]))
+    by_rule = {a.alertname: a.exemplar_trace_ids for a in rec.take()}
+    assert by_rule == {"SuccessLow": (), "RouteLatencyHigh": (TRACE,)}
+    await conn.shutdown()

@@ -114,10 +114,14 @@ class _Target:
             in_den = self.den is not None and _matches(self.den, obs.labels)
             if not (in_num or in_den):
                 return None
-            # Exemplars of the denominator's remainder: the failures of a success rate.
-            if in_num:
-                obs.exemplars = ()
-            return rw.add(obs, obs.amount if in_num else 0.0, obs.amount if in_den else 0.0, now)
+            # Exemplars of the denominator's remainder only: the failures of a success rate.
+            return rw.add(
+                obs,
+                obs.amount if in_num else 0.0,
+                obs.amount if in_den else 0.0,
+                now,
+                () if in_num else obs.exemplars,
+            )
         if not _matches(self.where, obs.labels):
             return None
         if kind == "absent":
@@ -516,4 +520,3 @@ def _inhibit_rules(rule_set: RuleSet) -> list[InhibitRule]:
                 )
             )
     return rules
-

@@ -212,8 +212,16 @@ class RuleWindows:
             self.series.move_to_end(key)
         return window
 
-    def add(self, obs: Observation, amount: float, detail: object, now: float) -> SeriesKey | None:
-        """Add one observation (already matched to this rule) at its time, clamped to now."""
+    def add(
+        self,
+        obs: Observation,
+        amount: float,
+        detail: object,
+        now: float,
+        exemplars: tuple[tuple[float, str], ...] | None = None,
+    ) -> SeriesKey | None:
+        """Add one observation (already matched to this rule) at its time, clamped to now;
+        `exemplars` replaces the observation's own (the observation is shared by rules)."""
         t = min(obs.time, now)
         if t <= now - self.rule.span:  # older than the window on arrival
             self.dropped_points += 1
@@ -221,7 +229,7 @@ class RuleWindows:
         key = self.key_of(obs.labels)
         window = self.window_for(key, now)
         window.gauge = obs.kind == "gauge"
-        window.add(t, amount, detail, obs.exemplars)
+        window.add(t, amount, detail, obs.exemplars if exemplars is None else exemplars)
         if len(window.entries) > MAX_ENTRIES:
             window.evict(window.entries[0][0])
             self.dropped_points += 1
