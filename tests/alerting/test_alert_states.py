@@ -200,3 +200,18 @@ async def test_absent_series_fires_and_a_restart_neither_resolves_nor_repages(
     (back,) = await h.at(410, 1, "a")
     assert (back.labels["queue"], back.status) == ("a", "resolved")
     await h.stop()
+
+
+async def test_resolve_carries_the_labels_when_the_alert_went_pending_and_away(
+    tmp_path: Path,
+) -> None:
+    h = await harness(tmp_path, rule={"for": "1m"}, group_interval="5m")
+    assert await h.at(0, 120) == []
+    (fired,) = await h.at(60, 120)
+    assert await h.at(70, 10) == []  # resolved; the resolve waits for the group's next flush
+    assert await h.at(80, 120) == []  # pending again
+    assert await h.at(90, 10) == []  # and inactive: its state is gone
+    (resolved,) = await h.at(360)
+    assert resolved.status == "resolved" and resolved.fingerprint == fired.fingerprint
+    assert resolved.labels == fired.labels and resolved.alertname == "QueueDeep"
+    await h.stop()

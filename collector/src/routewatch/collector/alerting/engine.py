@@ -390,8 +390,11 @@ class Engine:
         now: float,
     ) -> Notification:
         resolved = reason == NotifyReason.RESOLVED
-        if st is None:  # the state was lost but the trigger went out: resolve by identity
-            st = AlertState(fp, "", {}, [], State.RESOLVED, entry.severity if entry else "info")
+        if st is None:  # the state is gone but the trigger went out: resolve what was sent
+            labels = dict(entry.labels) if entry else {}
+            st = AlertState(
+                fp, labels.get("alertname", ""), labels, [], State.RESOLVED, "info", resolved_at=now
+            )
         severity = entry.severity if resolved and entry is not None else st.severity
         starts = (entry.starts_at if resolved and entry is not None else st.fired_at) or now
         alert = Alert(
@@ -431,7 +434,9 @@ class Engine:
         for n in notifications:
             a = n.alert
             if a.status == "firing":
-                sent = NotifiedAlert(a.severity, a.starts_at, now, a.notification_id)
+                sent = NotifiedAlert(
+                    a.severity, a.starts_at, now, a.notification_id, dict(a.labels)
+                )
                 self.nflog.record_trigger(a.group_key, a.fingerprint, sent)
             else:
                 self.nflog.record_resolve(a.group_key, a.fingerprint, now)

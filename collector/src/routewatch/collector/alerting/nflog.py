@@ -27,6 +27,9 @@ class NotifiedAlert:
     starts_at: float | None
     notified_at: float
     notification_id: str
+    # The alert's labels, so that its resolve can be written even when its state is gone
+    # (it went pending -> inactive before the resolve was flushed).
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
