@@ -84,7 +84,10 @@ def compile_where(where: Mapping[str, str | list[str]]) -> Where:
 
 
 def _matches(where: Where, labels: Mapping[str, str]) -> bool:
-    return all(labels.get(k) in allowed for k, allowed in where)
+    for key, allowed in where:  # a loop, not all(): this runs for every point
+        if labels.get(key) not in allowed:
+            return False
+    return True
 
 
 class _Target:

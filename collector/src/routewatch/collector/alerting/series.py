@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import sub
 from typing import Literal
@@ -91,7 +91,9 @@ def attributes(kvs: Iterable[KeyValue]) -> dict[str, str]:
     return {kv.key: any_value_text(kv.value) for kv in kvs}
 
 
-def _exemplars(items: Iterable[Exemplar]) -> tuple[tuple[float, str], ...]:
+def _exemplars(items: Sequence[Exemplar]) -> tuple[tuple[float, str], ...]:
+    if not items:
+        return ()
     out = []
     for ex in items:
         if not ex.trace_id:
@@ -235,9 +237,9 @@ class Converter:
         cumulative = data.aggregation_temporality == AGGREGATION_TEMPORALITY_CUMULATIVE
         for p in data.data_points:
             point_attrs = attributes(p.attributes)
-            key = (*prefix, tuple(sorted(point_attrs.items())))
             if p.flags & DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK:
-                self._last.pop(key, None)  # a stale marker ends the stream
+                if cumulative:  # a stale marker ends the stream
+                    self._last.pop((*prefix, tuple(sorted(point_attrs.items()))), None)
                 continue
             hist: Hist | None
             if which == "sum":
@@ -254,6 +256,7 @@ class Converter:
                     self.invalid_points += 1
                     continue
             if cumulative:
+                key = (*prefix, tuple(sorted(point_attrs.items())))
                 amount, hist = self._cumulative(key, p.start_time_unix_nano, amount, hist)
             labels = {**resource, **point_attrs}
             yield Observation(
