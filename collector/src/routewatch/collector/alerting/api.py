@@ -65,7 +65,7 @@ def delivery_history() -> Any | None:
         module = importlib.import_module(HISTORY_MODULE)
     except ImportError:
         return None
-    for name in ("default_history", "get_history", "delivery_history"):
+    for name in ("shared_history", "default_history", "get_history", "delivery_history"):
         func = getattr(module, name, None)
         if callable(func):
             return func()
@@ -190,12 +190,22 @@ class AlertsApi:
         return _json({})
 
     async def notifications(self, request: web.Request) -> web.Response:
+        """`?fingerprint=&receiver=&since=<epoch s>&limit=` are passed to the history."""
         history = delivery_history()
         if history is None:
             return _error(
                 501, "delivery history is not available; see /api/v2/notifications/emitted"
             )
-        return _json(list(history.query()))
+        filters: dict[str, Any] = {
+            k: request.query[k] for k in ("fingerprint", "receiver") if k in request.query
+        }
+        try:
+            for key, cast in (("since", float), ("limit", int)):
+                if key in request.query:
+                    filters[key] = cast(request.query[key])
+        except ValueError:
+            return _error(400, "since must be a number and limit an integer")
+        return _json(list(history.query(**filters)))
 
     async def emitted(self, request: web.Request) -> web.Response:
         engine = self._require()
