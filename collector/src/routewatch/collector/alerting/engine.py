@@ -425,10 +425,12 @@ class Engine:
         if base and runbook and "://" not in runbook:
             out["runbook_url"] = base.rstrip("/") + "/" + runbook.lstrip("/")
         template = self.settings.trace_url_template
-        if template and st.exemplars:
-            urls = [template.replace("{trace_id}", t) for t in st.exemplars]
-            out["trace_url"] = urls[0]
-            out["trace_urls"] = " ".join(urls)
+        # One `*_url` annotation per link (`trace_url`, `trace_url_2`, ...): exporters turn
+        # each into a link (PagerDuty `links[]`).
+        for i, trace_id in enumerate(st.exemplars if template else ()):
+            out["trace_url" if i == 0 else f"trace_url_{i + 1}"] = template.replace(
+                "{trace_id}", trace_id
+            )
         return out
 
     def commit(self, notifications: Iterable[Notification], tick: Tick) -> None:
