@@ -174,8 +174,11 @@ class AlertsApi:
             silence = silence_from_api(body, self._clock())
         except (orjson.JSONDecodeError, ValueError, TypeError) as err:
             return _error(400, str(err))
-        async with self._lock:
-            engine.silences.add(silence)
+        try:
+            async with self._lock:
+                engine.silences.add(silence)
+        except Exception as err:  # storage: the silence is not saved, say so
+            return _error(503, f"could not save the silence: {err}")
         return _json({"silenceID": silence.id})
 
     async def expire_silence(self, request: web.Request) -> web.Response:
@@ -187,6 +190,8 @@ class AlertsApi:
             return _error(404, "silence not found")
         except ValueError as err:
             return _error(400, str(err))
+        except Exception as err:
+            return _error(503, f"could not save the silence: {err}")
         return _json({})
 
     async def notifications(self, request: web.Request) -> web.Response:

@@ -228,7 +228,7 @@ class AlertsConnector:
             await api.stop()
         if self.engine is not None:
             async with self._lock:
-                self.engine.persist()
+                self._persist(self.engine)
         storage, self._storage = self._storage, None
         if storage is not None:
             storage.close()
