@@ -3,6 +3,7 @@
 import importlib
 import importlib.util
 import socket
+import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -130,3 +131,20 @@ async def test_endpoint_in_use_is_a_clear_error(tmp_path: Path) -> None:
         h = Harness(gauge_config(endpoint=f"127.0.0.1:{port}"), None)
         with pytest.raises(ConfigError, match=rf"::endpoint: cannot listen on 127.0.0.1:{port}"):
             await h.start()
+
+
+async def test_silence_that_cannot_be_saved_is_refused_and_not_applied(tmp_path: Path) -> None:
+    h, base = await api_harness(tmp_path)
+    other = sqlite3.connect(tmp_path / "s.db")
+    other.execute('DROP TABLE "routewatch_alerts/alerts"')  # a real storage fault
+    other.commit()
+    other.close()
+    body = {"matchers": ['queue="a"'], "endsAt": format_time(T0 + 3600)}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/silences", json=body) as resp:
+            assert resp.status == 503
+            assert "could not save the silence" in (await resp.json())["error"]
+        async with http.get(f"{base}/silences") as resp:
+            assert await resp.json() == []
+    assert len(await h.at(0, 120, "a")) == 1  # not muted
+    await h.stop()
