@@ -35,7 +35,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 ObservationKind = Literal["histogram", "sum", "gauge"]
 # A histogram as (upper bounds ascending, counts per bucket). Exponential buckets also list
 # each bucket's lower bound (with count 0) so that interpolation stays inside the bucket.
-Hist = tuple[tuple[float, ...], tuple[float, ...]]
+Hist = tuple[tuple[float, ...], tuple[int, ...]]
 INF = math.inf
 EMPTY_HIST: Hist = ((), ())
 MAX_EXEMPLARS = 5
@@ -105,28 +105,29 @@ def _exemplars(items: Sequence[Exemplar]) -> tuple[tuple[float, str], ...]:
 
 
 def explicit_buckets(point: HistogramDataPoint) -> Hist:
-    counts = tuple(map(float, point.bucket_counts))
+    # Counts stay ints: small ones are shared objects, which keeps a window's points small.
+    counts = tuple(point.bucket_counts)
     bounds = (*point.explicit_bounds, INF)
     if len(counts) != len(bounds):  # no buckets recorded: only the count is known
-        return (INF,), (float(point.count),)
+        return (INF,), (point.count,)
     return bounds, counts
 
 
 def exponential_buckets(point: ExponentialHistogramDataPoint) -> Hist:
     base = 2.0 ** (2.0**-point.scale)
-    out: dict[float, float] = {}
+    out: dict[float, int] = {}
     if point.zero_count:
-        out[point.zero_threshold] = float(point.zero_count)
+        out[point.zero_threshold] = point.zero_count
     for index, count in enumerate(point.positive.bucket_counts, start=point.positive.offset):
         if count:
             lower, upper = base**index, base ** (index + 1)
-            out.setdefault(lower, 0.0)
-            out[upper] = out.get(upper, 0.0) + count
+            out.setdefault(lower, 0)
+            out[upper] = out.get(upper, 0) + count
     for index, count in enumerate(point.negative.bucket_counts, start=point.negative.offset):
         if count:
             lower, upper = -(base ** (index + 1)), -(base**index)
-            out.setdefault(lower, 0.0)
-            out[upper] = out.get(upper, 0.0) + count
+            out.setdefault(lower, 0)
+            out[upper] = out.get(upper, 0) + count
     bounds = tuple(sorted(out))
     return bounds, tuple(out[b] for b in bounds)
 
