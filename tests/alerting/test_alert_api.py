@@ -148,3 +148,21 @@ async def test_silence_that_cannot_be_saved_is_refused_and_not_applied(tmp_path:
             assert await resp.json() == []
     assert len(await h.at(0, 120, "a")) == 1  # not muted
     await h.stop()
+
+
+async def test_posting_a_silence_with_an_id_replaces_it(tmp_path: Path) -> None:
+    h, base = await api_harness(tmp_path)
+    body = {"matchers": ['queue="a"'], "endsAt": format_time(T0 + 600), "comment": "short"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/silences", json=body) as resp:
+            first = (await resp.json())["silenceID"]
+        longer = {**body, "id": first, "endsAt": format_time(T0 + 7200), "comment": "longer"}
+        async with http.post(f"{base}/silences", json=longer) as resp:
+            second = (await resp.json())["silenceID"]
+        async with http.get(f"{base}/silences") as resp:
+            states = {s["id"]: (s["status"]["state"], s["comment"]) for s in await resp.json()}
+        assert states == {first: ("expired", "short"), second: ("active", "longer")}
+        async with http.post(f"{base}/silences", json={**body, "id": "nope"}) as resp:
+            assert resp.status == 404
+    assert await h.at(0, 120, "a") == []  # still silenced by the replacement
+    await h.stop()

@@ -168,14 +168,26 @@ class AlertsApi:
         return _json(silence.to_api(self._clock()))
 
     async def create_silence(self, request: web.Request) -> web.Response:
+        """Create a silence; with the `id` of an existing one, replace it (Alertmanager's
+        update: the old one is expired, the new one gets a new id)."""
         engine = self._require()
+        now = self._clock()
         try:
             body = orjson.loads(await request.read())
-            silence = silence_from_api(body, self._clock())
+            silence = silence_from_api(body, now)
+            replaces = body.get("id") if isinstance(body, dict) else None
+            if replaces is not None and engine.silences.get(str(replaces)) is None:
+                return _error(404, f"silence {replaces} not found")
         except (orjson.JSONDecodeError, ValueError, TypeError) as err:
             return _error(400, str(err))
         try:
             async with self._lock:
+                if replaces is not None:
+                    old = engine.silences.get(str(replaces))
+                    if old is not None and old.from_config:
+                        return _error(400, "silence is defined in the config file")
+                    if old is not None and old.ends_at > now:
+                        engine.silences.expire(old.id, now)
                 engine.silences.add(silence)
         except Exception as err:  # storage: the silence is not saved, say so
             return _error(503, f"could not save the silence: {err}")

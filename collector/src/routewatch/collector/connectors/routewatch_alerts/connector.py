@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,7 @@ EVICTED_METRIC = "routewatch_alerts_series_evicted"
 DROPPED_METRIC = "routewatch_alerts_points_dropped"
 TICK_FAILED_METRIC = "routewatch_alerts_tick_failed"
 PERSIST_FAILED_METRIC = "routewatch_alerts_persist_failed"
+EVALUATION_METRIC = "routewatch_alerts_evaluation_duration_seconds"
 
 
 class AlertsConnector:
@@ -158,7 +160,11 @@ class AlertsConnector:
         async with self._lock:
             tick = Tick(self.clock())
             if tick.now >= self._next_eval:
+                started = time.perf_counter()  # self-telemetry only, not a decision
                 engine.evaluate(tick)
+                self.settings.telemetry.set(
+                    EVALUATION_METRIC, time.perf_counter() - started, self.settings.attributes
+                )
                 self._next_eval = tick.now + self.config.evaluation_interval
             await self._emit(engine, engine.flush(tick), tick)
             engine.gc(tick)
