@@ -92,7 +92,9 @@ class Engine:
         self.windows = {
             r.name: RuleWindows(r, settings.max_series, started_at) for r in settings.rules.rules
         }
-        self.converter = Converter(started_at)
+        self.converter = Converter(
+            started_at, max_age=max((r.span for r in settings.rules.rules), default=3600.0)
+        )
         self._targets: dict[str, list[Target]] = {}
         for rw in self.windows.values():
             for metric in rw.rule.metrics():

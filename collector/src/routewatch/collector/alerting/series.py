@@ -4,9 +4,10 @@ Delta points are increments already. Cumulative points are turned into increment
 (resource + scope + metric + point attributes, so each app instance has its own stream) by
 subtracting the stream's previous point; a reset (new start time, a count going down, changed
 bucket layout) counts the new point in full. The first point of a cumulative stream counts in
-full only when the stream started after this converter did (`start_time >= started_at`);
-otherwise it is the baseline, as Prometheus' `increase()` treats a counter's first sample, so a
-collector restart does not read an app's whole history as a spike.
+full only when the stream started after this converter did (`start_time >= started_at`, and
+at most `max_age` before the point); otherwise it is the baseline, as Prometheus' `increase()`
+treats a counter's first sample, so a collector restart does not read an app's whole history
+as a spike.
 
 Histograms (explicit and exponential) become (bounds, counts) pairs.
 """
@@ -164,8 +165,13 @@ def _increment(
 class Converter:
     """Turns OTLP metric requests into observations; holds cumulative stream state."""
 
-    def __init__(self, started_at: float, max_streams: int = 200_000) -> None:
+    def __init__(
+        self, started_at: float, max_age: float = 3600.0, max_streams: int = 200_000
+    ) -> None:
         self.started_at_nanos = int(started_at * 1e9)
+        # A first point older than this (since its stream's start) is a baseline even when
+        # the start looks later than ours: an app clock ahead must not replay its history.
+        self.max_age_nanos = int(max_age * 1e9)
         self.max_streams = max_streams
         self._last: OrderedDict[tuple[object, ...], _Last] = OrderedDict()
         self.evicted_streams = 0
@@ -185,11 +191,14 @@ class Converter:
         self,
         key: tuple[object, ...],
         start: int,
+        time: int,
         amount: float,
         hist: Hist | None,
     ) -> tuple[float, Hist | None]:
         last = self._last.get(key)
-        counts_full = start != 0 and start >= self.started_at_nanos
+        counts_full = (
+            start != 0 and start >= self.started_at_nanos and time - start <= self.max_age_nanos
+        )
         result = _increment(last, start, amount, hist, counts_full)
         self._last[key] = _Last(start, amount, hist)
         self._last.move_to_end(key)
@@ -258,7 +267,9 @@ class Converter:
                     continue
             if cumulative:
                 key = (*prefix, tuple(sorted(point_attrs.items())))
-                amount, hist = self._cumulative(key, p.start_time_unix_nano, amount, hist)
+                amount, hist = self._cumulative(
+                    key, p.start_time_unix_nano, p.time_unix_nano, amount, hist
+                )
             labels = {**resource, **point_attrs}
             yield Observation(
                 name,
