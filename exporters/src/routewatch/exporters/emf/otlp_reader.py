@@ -1,0 +1,135 @@
+"""Reader over OTLP protobuf `ExportMetricsServiceRequest`: feeds an `EmfBatch` directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
+
+from routewatch.exporters.emf.encode import EmfBatch
+
+_CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+
+
+def read_otlp_metrics(batch: EmfBatch, request: ExportMetricsServiceRequest) -> None:
+    for rm in request.resource_metrics:
+        batch.resource(attributes(rm.resource.attributes))
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                _read_metric(batch, metric)
+
+
+def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
+    """OTLP attributes as a dict of Python values (strings kept as is, the common case)."""
+    out: dict[str, Any] = {}
+    for kv in kvs:
+        value = kv.value
+        text = value.string_value
+        out[kv.key] = text if text else any_value(value)
+    return out
+
+
+def any_value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return ""
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return attributes(value.kvlist_value.values)
+    return getattr(value, kind)
+
+
+def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
+    ids = [e.trace_id.hex() for e in exemplars if e.trace_id]
+    return ids or None
+
+
+def _read_metric(batch: EmfBatch, metric: Metric) -> None:
+    kind = metric.WhichOneof("data")
+    name, unit = metric.name, metric.unit
+    if kind == "sum" and metric.sum.is_monotonic:
+        data = metric.sum
+        info = batch.metric(name, unit, counter=True)
+        cumulative = data.aggregation_temporality == _CUMULATIVE
+        for p in data.data_points:
+            batch.sum(
+                info,
+                attributes(p.attributes),
+                p.start_time_unix_nano,
+                p.time_unix_nano,
+                p.as_double if p.WhichOneof("value") == "as_double" else p.as_int,
+                cumulative,
+                _trace_ids(p.exemplars) if p.exemplars else None,
+            )
+    elif kind in ("gauge", "sum"):
+        # Gauges, and non-monotonic sums (levels such as up-down counters).
+        points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
+        info = batch.metric(name, unit)
+        for p in points:
+            batch.gauge(
+                info,
+                attributes(p.attributes),
+                p.time_unix_nano,
+                p.as_double if p.WhichOneof("value") == "as_double" else p.as_int,
+                _trace_ids(p.exemplars) if p.exemplars else None,
+            )
+    elif kind == "histogram":
+        hdata = metric.histogram
+        info = batch.metric(name, unit)
+        cumulative = hdata.aggregation_temporality == _CUMULATIVE
+        for h in hdata.data_points:
+            batch.histogram(
+                info,
+                attributes(h.attributes),
+                h.start_time_unix_nano,
+                h.time_unix_nano,
+                h.count,
+                h.sum,
+                h.min if h.HasField("min") else None,
+                h.max if h.HasField("max") else None,
+                h.explicit_bounds,
+                h.bucket_counts,
+                cumulative,
+                _trace_ids(h.exemplars) if h.exemplars else None,
+            )
+    elif kind == "exponential_histogram":
+        edata = metric.exponential_histogram
+        info = batch.metric(name, unit)
+        cumulative = edata.aggregation_temporality == _CUMULATIVE
+        for e in edata.data_points:
+            batch.exp_histogram(
+                info,
+                attributes(e.attributes),
+                e.start_time_unix_nano,
+                e.time_unix_nano,
+                e.count,
+                e.sum,
+                e.min if e.HasField("min") else None,
+                e.max if e.HasField("max") else None,
+                e.scale,
+                e.zero_count,
+                e.positive.offset,
+                e.positive.bucket_counts,
+                e.negative.offset,
+                e.negative.bucket_counts,
+                cumulative,
+                _trace_ids(e.exemplars) if e.exemplars else None,
+            )
+    elif kind == "summary":
+        info = batch.metric(name, unit)
+        for s in metric.summary.data_points:
+            batch.summary(
+                info,
+                attributes(s.attributes),
+                s.start_time_unix_nano,
+                s.time_unix_nano,
+                s.count,
+                s.sum,
+                [(q.quantile, q.value) for q in s.quantile_values],
+            )
