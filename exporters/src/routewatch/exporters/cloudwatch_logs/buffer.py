@@ -186,10 +186,17 @@ class LogBuffer:
                 self._logger.exception("CloudWatch Logs flush failed")
 
     def shutdown(self) -> None:
-        """Stop the timer and flush what is left. Safe twice and without start."""
+        """Stop the timer and flush what is left; what still cannot be delivered is counted
+        and logged as dropped. Safe twice and without start."""
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
             self._wake.set()
             thread.join()
-        self.flush()
+        try:
+            self.flush()
+        except DeliveryError as err:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            for (group, stream), events in pending.items():
+                self._drop(list(events), "shutdown", group, stream, err)

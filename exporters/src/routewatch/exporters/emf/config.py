@@ -80,7 +80,8 @@ class MetricDescriptor:
 
 @dataclass(frozen=True)
 class EmfConfig:
-    namespace: str = "default"
+    # Empty: `service.namespace/service.name` of each resource, else "default".
+    namespace: str = ""
     dimension_rollup_option: DimensionRollup = DimensionRollup.NONE
     metric_declarations: Sequence[MetricDeclaration] = ()
     metric_descriptors: Sequence[MetricDescriptor] = ()

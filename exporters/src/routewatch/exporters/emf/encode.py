@@ -61,6 +61,7 @@ TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
+DEFAULT_NAMESPACE = "default"
 
 
 class MetricInfo:
@@ -91,11 +92,12 @@ class _Group:
     """Metrics of one event-to-be. `layers[i]` maps a name to (info, value); a name already in
     a layer goes to the next one, so each layer can be written without overwriting."""
 
-    __slots__ = ("dims", "layers", "trace_ids", "ts")
+    __slots__ = ("dims", "layers", "namespace", "trace_ids", "ts")
 
-    def __init__(self, dims: _Dims, ts: int) -> None:
+    def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
         self.dims = dims
         self.ts = ts
+        self.namespace = namespace
         self.layers: list[dict[str, tuple[MetricInfo, DimensionSets | None, Any]]] = [{}]
         self.trace_ids: list[str] | None = None
 
@@ -277,6 +279,15 @@ def _rollup(
     return tuple(unique)
 
 
+def namespace_of(resource: Mapping[str, Any]) -> str:
+    """The namespace when none is configured: `service.namespace/service.name`, as contrib."""
+    service = resource.get("service.name")
+    if not service:
+        return DEFAULT_NAMESPACE
+    ns = resource.get("service.namespace")
+    return f"{ns}/{service}" if ns else str(service)
+
+
 def attribute_text(value: Any) -> str:
     """An attribute value as a dimension string (JSON for arrays, hex for bytes)."""
     if type(value) is str:
@@ -309,6 +320,7 @@ class EmfBatch:
         self._res_token = 0
         self._r2t = encoder.config.resource_to_telemetry_conversion
         self._dest: Hashable = None
+        self._namespace = encoder.config.namespace or DEFAULT_NAMESPACE
         self.points = 0
 
     # -- reader interface -------------------------------------------------------------------
@@ -321,6 +333,8 @@ class EmfBatch:
         except TypeError:
             self._res_key = tuple(sorted((k, attribute_text(v)) for k, v in (attrs or {}).items()))
         self._res_token = self._enc.resource_token(self._res_key) if self._r2t else 0
+        if not self._enc.config.namespace:
+            self._namespace = namespace_of(attrs or {})
         dest_of = self._enc.destination_of
         self._dest = dest_of(attrs or {}) if dest_of is not None else None
 
@@ -502,16 +516,13 @@ class EmfBatch:
 
     def events(self) -> dict[Hashable, list[LogEvent]]:
         """Render every group as EMF JSON, per destination, oldest first."""
-        namespace = self._enc.config.namespace
         out: dict[Hashable, list[LogEvent]] = {}
         for gkey, group in self._groups.items():
             target = out.setdefault(self._group_dest[gkey], [])
             for layer in group.layers:
                 entries = list(layer.values())
                 for i in range(0, len(entries), MAX_METRICS_PER_DIRECTIVE):
-                    self._render(
-                        target, namespace, group, entries[i : i + MAX_METRICS_PER_DIRECTIVE]
-                    )
+                    self._render(target, group, entries[i : i + MAX_METRICS_PER_DIRECTIVE])
         for events in out.values():
             events.sort(key=_event_time)
         return out
@@ -519,7 +530,6 @@ class EmfBatch:
     def _render(
         self,
         target: list[LogEvent],
-        namespace: str,
         group: _Group,
         entries: list[tuple[MetricInfo, DimensionSets | None, Any]],
     ) -> None:
@@ -538,7 +548,7 @@ class EmfBatch:
             root["_aws"] = {
                 "Timestamp": group.ts,
                 "CloudWatchMetrics": [
-                    {"Namespace": namespace, "Dimensions": dimsets, "Metrics": metrics}
+                    {"Namespace": group.namespace, "Dimensions": dimsets, "Metrics": metrics}
                     for dimsets, metrics in directives.items()
                 ],
             }
@@ -547,8 +557,8 @@ class EmfBatch:
             target.append((group.ts, data))
         elif len(entries) > 1:
             half = len(entries) // 2
-            self._render(target, namespace, group, entries[:half])
-            self._render(target, namespace, group, entries[half:])
+            self._render(target, group, entries[:half])
+            self._render(target, group, entries[half:])
         else:
             self._stats.count(DROPPED_POINTS, "event_too_large", detail=entries[0][0].name)
 
@@ -566,17 +576,17 @@ class EmfBatch:
             self._stats.count(DROPPED_POINTS, "name_conflict", detail=info.name)
             return
         ts = ts_ns // 1_000_000
-        key = (self._dest, ts, dims.key)
+        key = (self._dest, self._namespace, ts, dims.key)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(dims, ts)
+            group = self._groups[key] = _Group(dims, ts, self._namespace)
             self._group_dest[key] = self._dest
         group.add(info, self._enc.dimension_sets(info, dims), value)
         if trace_ids:
             self._trace_ids(dims, ts_ns, trace_ids)
 
     def _trace_ids(self, dims: _Dims, ts_ns: int, trace_ids: Iterable[str]) -> None:
-        group = self._groups.get((self._dest, ts_ns // 1_000_000, dims.key))
+        group = self._groups.get((self._dest, self._namespace, ts_ns // 1_000_000, dims.key))
         if group is None:
             return
         known = group.trace_ids
