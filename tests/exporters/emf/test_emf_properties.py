@@ -99,8 +99,6 @@ class Spec:
     scale: int = 0
 
 
-
-
 def _sendable(v: float) -> float:
     # Magnitudes below EMF's minimum are written as 0 (tested on their own elsewhere).
     return 0.0 if abs(v) < 1e-100 else v
@@ -121,9 +119,7 @@ def attr_sets(draw: st.DrawFn, n: int) -> list[dict[str, Any]]:
     seen: set[tuple[tuple[str, str], ...]] = set()
     for _ in range(n):
         width = draw(st.sampled_from([0, 1, 3, 30, 31, 35]))
-        attrs = {
-            f"k{i:02d}": draw(st.sampled_from(ATTR_VALUES)) for i in range(width)
-        }
+        attrs = {f"k{i:02d}": draw(st.sampled_from(ATTR_VALUES)) for i in range(width)}
         key = tuple(sorted((k, expected_text(v)) for k, v in attrs.items()))
         if key not in seen:
             seen.add(key)
@@ -153,9 +149,7 @@ def specs(draw: st.DrawFn) -> tuple[list[Spec], int]:
             if kind in ("gauge", "updown"):
                 values = draw(st.lists(finite, min_size=steps, max_size=steps))
             elif kind.startswith("sum"):
-                values = draw(
-                    st.lists(st.integers(0, 10**6), min_size=steps, max_size=steps)
-                )
+                values = draw(st.lists(st.integers(0, 10**6), min_size=steps, max_size=steps))
             else:
                 values = [
                     draw(st.lists(observation, min_size=1, max_size=200)) for _ in range(steps)
@@ -265,9 +259,7 @@ def expected_key(name: str, attrs: dict[str, Any]) -> tuple[str, Any]:
 
 
 def run(reader: str, specs: list[Spec], steps: int) -> list[bytes]:
-    encoder = EmfEncoder(
-        EmfConfig(namespace="Prop", retain_initial_value_of_delta_metric=True)
-    )
+    encoder = EmfEncoder(EmfConfig(namespace="Prop", retain_initial_value_of_delta_metric=True))
     out: list[bytes] = []
     for step in range(steps):
         data = metrics_data(specs, step)

@@ -134,8 +134,10 @@ class LogsClient:
                 if code not in _RETRYABLE_CODES and status < 500 and status != 429:
                     raise DeliveryError(f"PutLogEvents to {group}/{stream}: {err}", False) from err
                 last: Exception = err
+                reason = code or str(status)
             except BotoCoreError as err:  # connection refused/reset, read timeout
                 last = err
+                reason = type(err).__name__
             else:
                 self._count_sent(group, stream, len(events), response)
                 return
@@ -143,7 +145,7 @@ class LogsClient:
                 raise DeliveryError(
                     f"PutLogEvents to {group}/{stream}: no more retries left: {last}", True
                 ) from last
-            self._tally(RETRIES, type(last).__name__, 1)
+            self._tally(RETRIES, reason, 1)
             self.sleep(self.policy.delay(attempt, self.random))
             attempt += 1
 
