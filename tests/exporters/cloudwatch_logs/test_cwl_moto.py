@@ -225,7 +225,7 @@ def test_buffer_full_refuses_all_or_nothing(moto: MotoServer) -> None:
         buffer.put_many({("/full", "a"): events(1), ("/full", "b"): events(1, size=200_000)})
     buffer.flush()
     assert len(read_back(moto, "/full", "a")) == 1
-    with pytest.raises(Exception, match="ResourceNotFound|does not exist"):
+    with pytest.raises(Exception, match=r"ResourceNotFound|does not exist"):
         read_back(moto, "/full", "b")
 
 
