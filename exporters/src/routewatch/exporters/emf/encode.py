@@ -32,8 +32,10 @@ What cannot be valid is sanitised or dropped, counted in `Stats` and logged once
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import compress
 from typing import Any
 
 import orjson
@@ -65,9 +67,10 @@ DEFAULT_NAMESPACE = "default"
 
 
 class MetricInfo:
-    """What is decided once per metric: its CloudWatch unit and whether it can be sent."""
+    """What is decided once per metric: its CloudWatch unit, whether it can be sent, and the
+    bucket layout of its last explicit-bucket point (points of a metric share it)."""
 
-    __slots__ = ("decl_cache", "entry", "name", "unit", "valid")
+    __slots__ = ("bounds", "decl_cache", "entry", "layout", "name", "unit", "valid")
 
     def __init__(self, name: str, unit: str, valid: bool) -> None:
         self.name = name
@@ -75,30 +78,47 @@ class MetricInfo:
         self.valid = valid
         self.entry = {"Name": name, "Unit": unit}
         self.decl_cache: dict[Hashable, DimensionSets | None] = {}
+        self.bounds: Any = None
+        self.layout: _Layout | None = None
+
+
+class _Layout:
+    """Edges and midpoints of explicit buckets; open edges are -inf/+inf (clamped per point)."""
+
+    __slots__ = ("lower", "mids", "upper")
+
+    def __init__(self, lower: list[float], upper: list[float]) -> None:
+        self.lower = lower
+        self.upper = upper
+        self.mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
 
 
 class _Dims:
-    """An attribute set, sanitised: root properties, dimension keys and a canonical key."""
+    """An attribute set, sanitised: root properties, dimension keys, a canonical key, a small
+    int standing for the key in group keys, and (without declarations) its dimension sets."""
 
-    __slots__ = ("key", "keys", "props")
+    __slots__ = ("ident", "key", "keys", "props", "sets")
 
-    def __init__(self, props: dict[str, str], keys: tuple[str, ...]) -> None:
+    def __init__(self, props: dict[str, str], keys: tuple[str, ...], ident: int) -> None:
         self.props = props
         self.keys = keys
         self.key = tuple(sorted(props.items()))
+        self.ident = ident
+        self.sets: DimensionSets | None = None
 
 
 class _Group:
-    """Metrics of one event-to-be. `layers[i]` maps a name to (info, value); a name already in
-    a layer goes to the next one, so each layer can be written without overwriting."""
+    """Metrics of one event-to-be. `layers[i]` maps a name to (info, sets, value); a name
+    already in a layer goes to the next one, so each layer is written without overwriting."""
 
-    __slots__ = ("dims", "layers", "namespace", "trace_ids", "ts")
+    __slots__ = ("dims", "first", "layers", "namespace", "trace_ids", "ts")
 
     def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
         self.dims = dims
         self.ts = ts
         self.namespace = namespace
-        self.layers: list[dict[str, tuple[MetricInfo, DimensionSets | None, Any]]] = [{}]
+        self.first: dict[str, tuple[MetricInfo, DimensionSets | None, Any]] = {}
+        self.layers = [self.first]
         self.trace_ids: list[str] | None = None
 
     def add(self, info: MetricInfo, dimsets: DimensionSets | None, value: Any) -> None:
@@ -126,14 +146,19 @@ class EmfEncoder:
         )
         self.destination_of = destination_of
         self._dims_cache: dict[Hashable, _Dims] = {}
+        self._canonical: dict[Hashable, _Dims] = {}
+        self._by_identity: dict[int, tuple[Mapping[str, Any], int, _Dims]] = {}
+        self._idents = itertools.count(1)
         self._res_tokens: dict[Hashable, int] = {}
-        self._dimsets_cache: dict[tuple[str, ...], DimensionSets] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
-        self._bounds_cache: dict[tuple[float, ...], tuple[list[float], list[float]]] = {}
+        self._layouts: dict[tuple[float, ...], _Layout] = {}
 
-    def batch(self) -> EmfBatch:
+    def batch(self, stable_attributes: bool = False) -> EmfBatch:
+        """A batch for one export. `stable_attributes`: the reader's attribute mappings are
+        immutable objects that recur across exports (the SDK's are: each data point carries
+        its aggregation's mapping), so they can be cached by identity."""
         self.delta.tick()
-        return EmfBatch(self)
+        return EmfBatch(self, stable_attributes)
 
     # -- per metric ---------------------------------------------------------------------------
 
@@ -159,12 +184,7 @@ class EmfEncoder:
         """The directive's dimension sets for a metric on these dimensions; None = none (the
         value stays in the event as a property, as contrib does with undeclared metrics)."""
         if not self.config.metric_declarations:
-            sets = self._dimsets_cache.get(dims.keys)
-            if sets is None:
-                sets = self._dimsets_cache[dims.keys] = _rollup(
-                    dims.keys, self.config.dimension_rollup_option, ()
-                )
-            return sets
+            return dims.sets
         cached = info.decl_cache.get(dims.key, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
@@ -213,7 +233,23 @@ class EmfEncoder:
         if found is None:
             if len(self._dims_cache) > _CACHE_LIMIT:
                 self._dims_cache.clear()
+                self._canonical.clear()
+                self._by_identity.clear()
             found = self._dims_cache[key] = self._new_dims(resource, attrs)
+        return found
+
+    def dims_by_identity(
+        self, token: int, resource: Mapping[str, Any] | None, attrs: Mapping[str, Any]
+    ) -> _Dims:
+        """As `dims`, first looking the mapping up by identity (it is held, so its id cannot
+        be reused by another object while cached)."""
+        entry = self._by_identity.get(id(attrs))
+        if entry is not None and entry[0] is attrs and entry[1] == token:
+            return entry[2]
+        found = self.dims(token, resource, attrs)
+        if len(self._by_identity) > _CACHE_LIMIT:
+            self._by_identity.clear()
+        self._by_identity[id(attrs)] = (attrs, token, found)
         return found
 
     def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Mapping[str, Any]) -> _Dims:
@@ -247,20 +283,32 @@ class EmfEncoder:
         if len(keys) > MAX_DIMENSION_KEYS:
             stats.count(SANITIZED_VALUES, "too_many_dimensions", detail=str(len(keys)))
             del keys[MAX_DIMENSION_KEYS:]
-        return _Dims(props, tuple(keys))
+        dims = _Dims(props, tuple(keys), 0)
+        # One object per distinct attribute set, so its ident can key the event groups.
+        canonical = self._canonical.get(dims.key)
+        if canonical is not None:
+            return canonical
+        dims.ident = next(self._idents)
+        if not self.config.metric_declarations:
+            dims.sets = _rollup(dims.keys, self.config.dimension_rollup_option, ())
+        self._canonical[dims.key] = dims
+        return dims
 
     # -- per explicit-bucket layout ----------------------------------------------------------
 
-    def bounds(self, bounds: Sequence[float]) -> tuple[list[float], list[float]]:
-        """(lower, upper) edge of every bucket, open edges as -inf/+inf."""
+    def layout(self, info: MetricInfo, bounds: Sequence[float]) -> _Layout:
+        """The bucket layout for `bounds`, remembered on the metric (its points share it)."""
+        if bounds is info.bounds or (info.layout is not None and bounds == info.bounds):
+            return info.layout  # type: ignore[return-value]
         key = tuple(bounds)
-        found = self._bounds_cache.get(key)
+        found = self._layouts.get(key)
         if found is None:
-            if len(self._bounds_cache) > _CACHE_LIMIT:
-                self._bounds_cache.clear()
-            lower = [-math.inf, *key]
-            upper = [*key, math.inf]
-            found = self._bounds_cache[key] = (lower, upper)
+            if len(self._layouts) > _CACHE_LIMIT:
+                self._layouts.clear()
+            found = self._layouts[key] = _Layout([-math.inf, *key], [*key, math.inf])
+        # a plain list: holding the reader's container would keep its message alive
+        info.bounds = bounds if isinstance(bounds, list | tuple) else list(bounds)
+        info.layout = found
         return found
 
 
@@ -309,34 +357,45 @@ def attribute_text(value: Any) -> str:
 class EmfBatch:
     """Collects the points of one export and renders them as EMF events per destination."""
 
-    def __init__(self, encoder: EmfEncoder) -> None:
+    def __init__(self, encoder: EmfEncoder, stable_attributes: bool = False) -> None:
         self._enc = encoder
+        self._dims = encoder.dims_by_identity if stable_attributes else encoder.dims
         self._stats = encoder.stats
         self._delta = encoder.delta
-        self._groups: dict[Hashable, _Group] = {}
-        self._group_dest: dict[Hashable, Hashable] = {}
+        self._plain = not encoder.config.metric_declarations
+        self._r2t = encoder.config.resource_to_telemetry_conversion
+        self._groups: dict[tuple[int, int, int], _Group] = {}
+        # (destination, namespace) pairs, numbered: group keys stay tuples of ints
+        self._contexts: dict[tuple[Hashable, str], int] = {}
+        self._context_dest: list[Hashable] = []
         self._resource: Mapping[str, Any] | None = None
         self._res_key: Hashable = ()
         self._res_token = 0
-        self._r2t = encoder.config.resource_to_telemetry_conversion
-        self._dest: Hashable = None
         self._namespace = encoder.config.namespace or DEFAULT_NAMESPACE
-        self.points = 0
+        self._ctx = self._context(None, self._namespace)
 
     # -- reader interface -------------------------------------------------------------------
 
     def resource(self, attrs: Mapping[str, Any] | None) -> None:
         """Start the points of a resource (its attributes select the destination)."""
+        attrs = attrs or {}
         self._resource = attrs
         try:
-            self._res_key = tuple(sorted((attrs or {}).items()))
+            self._res_key = tuple(sorted(attrs.items()))
         except TypeError:
-            self._res_key = tuple(sorted((k, attribute_text(v)) for k, v in (attrs or {}).items()))
+            self._res_key = tuple(sorted((k, attribute_text(v)) for k, v in attrs.items()))
         self._res_token = self._enc.resource_token(self._res_key) if self._r2t else 0
         if not self._enc.config.namespace:
-            self._namespace = namespace_of(attrs or {})
+            self._namespace = namespace_of(attrs)
         dest_of = self._enc.destination_of
-        self._dest = dest_of(attrs or {}) if dest_of is not None else None
+        self._ctx = self._context(dest_of(attrs) if dest_of else None, self._namespace)
+
+    def _context(self, dest: Hashable, namespace: str) -> int:
+        ctx = self._contexts.get((dest, namespace))
+        if ctx is None:
+            ctx = self._contexts[(dest, namespace)] = len(self._context_dest)
+            self._context_dest.append(dest)
+        return ctx
 
     def metric(self, name: str, unit: str | None, counter: bool = False) -> MetricInfo:
         info = self._enc.metric_info(name, unit, counter)
@@ -352,14 +411,14 @@ class EmfBatch:
         value: float,
         trace_ids: Iterable[str] | None = None,
     ) -> None:
-        self.points += 1
         if not info.valid:
             return
-        value = self._value(value)  # type: ignore[assignment]
-        if value is None:
-            return
-        dims = self._enc.dims(self._res_token, self._resource, attrs)
-        self._add(info, dims, ts, value, trace_ids)
+        a = abs(value)
+        if not (MIN_MAGNITUDE <= a < _INT_SAFE or a == 0):
+            value = self._value(value)  # type: ignore[assignment]
+            if value is None:
+                return
+        self._add(info, self._dims(self._res_token, self._resource, attrs), ts, value, trace_ids)
 
     def sum(
         self,
@@ -372,18 +431,20 @@ class EmfBatch:
         trace_ids: Iterable[str] | None = None,
     ) -> None:
         """A monotonic sum (non-monotonic ones are gauges: the reader sends them there)."""
-        self.points += 1
         if not info.valid:
             return
-        checked = self._value(value)
-        if checked is None:
-            return
-        dims = self._enc.dims(self._res_token, self._resource, attrs)
-        if cumulative:
-            checked = self._delta.number((self._res_key, info.name, dims.key), start, ts, checked)
-            if checked is None:
+        a = abs(value)
+        if not (MIN_MAGNITUDE <= a < _INT_SAFE or a == 0):
+            value = self._value(value)  # type: ignore[assignment]
+            if value is None:
                 return
-        self._add(info, dims, ts, checked, trace_ids)
+        dims = self._dims(self._res_token, self._resource, attrs)
+        if cumulative:
+            delta = self._delta.number((self._res_key, info.name, dims.key), start, ts, value)
+            if delta is None:
+                return
+            value = delta
+        self._add(info, dims, ts, value, trace_ids)
 
     def histogram(
         self,
@@ -400,14 +461,22 @@ class EmfBatch:
         cumulative: bool,
         trace_ids: Iterable[str] | None = None,
     ) -> None:
-        self.points += 1
-        vmin, vmax = _known(vmin), _known(vmax)
-        if not info.valid or not self._finite_stats(total, vmin, vmax):
+        if not info.valid:
             return
+        if (
+            vmin is None
+            or vmax is None
+            or not (-MAX_MAGNITUDE <= total <= MAX_MAGNITUDE)
+            or not (-MAX_MAGNITUDE <= vmin <= vmax <= MAX_MAGNITUDE)
+        ):
+            checked = self._extremes(total, vmin, vmax)
+            if checked is None:
+                return
+            vmin, vmax = checked
         if len(counts) != len(bounds) + 1:
             self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
             return
-        dims = self._enc.dims(self._res_token, self._resource, attrs)
+        dims = self._dims(self._res_token, self._resource, attrs)
         if cumulative:
             state = self._delta.histogram(
                 (self._res_key, info.name, dims.key), start, ts, (count, total, tuple(counts))
@@ -417,8 +486,20 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
-        lower, upper = self._enc.bounds(bounds)
-        self._add_buckets(info, dims, ts, count, total, vmin, vmax, lower, upper, counts)
+        layout = self._enc.layout(info, bounds)
+        self._add_buckets(
+            info,
+            dims,
+            ts,
+            count,
+            total,
+            vmin,
+            vmax,
+            layout.lower,
+            layout.upper,
+            layout.mids,
+            counts,
+        )
         if trace_ids:
             self._trace_ids(dims, ts, trace_ids)
 
@@ -441,11 +522,13 @@ class EmfBatch:
         cumulative: bool,
         trace_ids: Iterable[str] | None = None,
     ) -> None:
-        self.points += 1
-        vmin, vmax = _known(vmin), _known(vmax)
-        if not info.valid or not self._finite_stats(total, vmin, vmax):
+        if not info.valid:
             return
-        dims = self._enc.dims(self._res_token, self._resource, attrs)
+        checked = self._extremes(total, vmin, vmax)
+        if checked is None:
+            return
+        vmin, vmax = checked
+        dims = self._dims(self._res_token, self._resource, attrs)
         if cumulative:
             state = self._delta.exp_histogram(
                 (self._res_key, info.name, dims.key),
@@ -474,7 +557,8 @@ class EmfBatch:
         except OverflowError:
             self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
             return
-        self._add_buckets(info, dims, ts, count, total, vmin, vmax, lower, upper, counts)
+        mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
+        self._add_buckets(info, dims, ts, count, total, vmin, vmax, lower, upper, mids, counts)
         if trace_ids:
             self._trace_ids(dims, ts, trace_ids)
 
@@ -488,17 +572,15 @@ class EmfBatch:
         total: float,
         quantiles: Sequence[tuple[float, float]],
     ) -> None:
-        self.points += 1
-        if not info.valid or not self._finite_stats(total, None, None):
+        if not info.valid or self._extremes(total, None, None) is None:
             return
-        dims = self._enc.dims(self._res_token, self._resource, attrs)
+        dims = self._dims(self._res_token, self._resource, attrs)
         if self._enc.config.detailed_metrics:
             for q, v in quantiles:
-                qattrs = dict(attrs)
-                qattrs["quantile"] = q
                 checked = self._value(v)
                 if checked is not None:
-                    qdims = self._enc.dims(self._res_token, self._resource, qattrs)
+                    qattrs = {**attrs, "quantile": q}
+                    qdims = self._dims(self._res_token, self._resource, qattrs)
                     self._add(info, qdims, ts, checked, None)
         # OTLP summaries are cumulative (count and sum since start).
         state = self._delta.summary((self._res_key, info.name, dims.key), start, ts, (count, total))
@@ -508,7 +590,7 @@ class EmfBatch:
         qmap = dict(quantiles)
         mean = total / count
         vmin, vmax = qmap.get(0.0, mean), qmap.get(1.0, mean)
-        if not self._finite_stats(vmin, vmin, vmax):
+        if self._extremes(vmin, vmin, vmax) is None:
             return
         self._add(info, dims, ts, {"Count": count, "Sum": total, "Min": vmin, "Max": vmax}, None)
 
@@ -517,8 +599,8 @@ class EmfBatch:
     def events(self) -> dict[Hashable, list[LogEvent]]:
         """Render every group as EMF JSON, per destination, oldest first."""
         out: dict[Hashable, list[LogEvent]] = {}
-        for gkey, group in self._groups.items():
-            target = out.setdefault(self._group_dest[gkey], [])
+        for (ctx, _, _), group in self._groups.items():
+            target = out.setdefault(self._context_dest[ctx], [])
             for layer in group.layers:
                 entries = list(layer.values())
                 for i in range(0, len(entries), MAX_METRICS_PER_DIRECTIVE):
@@ -534,14 +616,21 @@ class EmfBatch:
         entries: list[tuple[MetricInfo, DimensionSets | None, Any]],
     ) -> None:
         root: dict[str, Any] = dict(group.dims.props)
-        directives: dict[DimensionSets, list[dict[str, str]]] = {}
+        # Directives by dimension sets; the sets are shared objects, so identity finds them
+        # (usually all metrics of an event share one).
+        directives: dict[int, tuple[DimensionSets, list[dict[str, str]]]] = {}
+        last_sets: DimensionSets | None = None
+        metrics: list[dict[str, str]] = []
         for info, dimsets, value in entries:
             root[info.name] = value
-            if dimsets is not None:
-                metrics = directives.get(dimsets)
-                if metrics is None:
-                    metrics = directives[dimsets] = []
-                metrics.append(info.entry)
+            if dimsets is None:
+                continue
+            if dimsets is not last_sets:
+                found = directives.get(id(dimsets))
+                if found is None:
+                    found = directives[id(dimsets)] = (dimsets, [])
+                last_sets, metrics = found
+            metrics.append(info.entry)
         if group.trace_ids:
             root[TRACE_IDS_KEY] = group.trace_ids
         if directives:
@@ -549,7 +638,7 @@ class EmfBatch:
                 "Timestamp": group.ts,
                 "CloudWatchMetrics": [
                     {"Namespace": group.namespace, "Dimensions": dimsets, "Metrics": metrics}
-                    for dimsets, metrics in directives.items()
+                    for dimsets, metrics in directives.values()
                 ],
             }
         data = orjson.dumps(root)
@@ -572,21 +661,25 @@ class EmfBatch:
         value: Any,
         trace_ids: Iterable[str] | None,
     ) -> None:
-        if info.name in dims.props:
-            self._stats.count(DROPPED_POINTS, "name_conflict", detail=info.name)
+        name = info.name
+        if name in dims.props:
+            self._stats.count(DROPPED_POINTS, "name_conflict", detail=name)
             return
-        ts = ts_ns // 1_000_000
-        key = (self._dest, self._namespace, ts, dims.key)
+        key = (self._ctx, ts_ns // 1_000_000, dims.ident)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(dims, ts, self._namespace)
-            self._group_dest[key] = self._dest
-        group.add(info, self._enc.dimension_sets(info, dims), value)
+            group = self._groups[key] = _Group(dims, key[1], self._namespace)
+        sets = dims.sets if self._plain else self._enc.dimension_sets(info, dims)
+        first = group.first
+        if name in first:
+            group.add(info, sets, value)
+        else:
+            first[name] = (info, sets, value)
         if trace_ids:
             self._trace_ids(dims, ts_ns, trace_ids)
 
     def _trace_ids(self, dims: _Dims, ts_ns: int, trace_ids: Iterable[str]) -> None:
-        group = self._groups.get((self._dest, self._namespace, ts_ns // 1_000_000, dims.key))
+        group = self._groups.get((self._ctx, ts_ns // 1_000_000, dims.ident))
         if group is None:
             return
         known = group.trace_ids
@@ -610,35 +703,43 @@ class EmfBatch:
         vmax: float | None,
         lower: Sequence[float],
         upper: Sequence[float],
+        mids: Sequence[float],
         counts: Sequence[int],
     ) -> None:
-        nonzero = [i for i, c in enumerate(counts) if c]
-        if not nonzero:
+        n = len(counts)
+        first = 0
+        while first < n and not counts[first]:
+            first += 1
+        if first == n:
             self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
             return
-        first, last = nonzero[0], nonzero[-1]
+        last = n - 1
+        while not counts[last]:
+            last -= 1
         # Min/Max of the point, or (after delta conversion, or when absent) the tightest bound
         # the buckets and the cumulative extremes allow.
         lo, hi = lower[first], upper[last]
-        vmin = lo if vmin is None else max(vmin, lo)
-        vmax = hi if vmax is None else min(vmax, hi)
-        mean = total / count
-        if math.isinf(vmin):
-            vmin = min(upper[first], mean)
-        if math.isinf(vmax):
-            vmax = max(lower[last], mean)
-        values: list[float] = []
-        nums: list[int] = []
-        for i in nonzero:
-            a, b = lower[i], upper[i]
-            a = vmin if a < vmin else a
-            b = vmax if b > vmax else b
-            values.append((a + b) / 2 if a <= b else vmin)
-            nums.append(counts[i])
-        bounded = self._in_range(values, vmin, vmax, info.name)
-        if bounded is None:
+        if vmin is None or vmin < lo:
+            vmin = lo
+        if vmax is None or vmax > hi:
+            vmax = hi
+        if vmin == -math.inf:
+            vmin = min(upper[first], total / count)
+        if vmax == math.inf:
+            vmax = max(lower[last], total / count)
+        if abs(vmin) > MAX_MAGNITUDE or abs(vmax) > MAX_MAGNITUDE:
+            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
             return
-        vmin, vmax = bounded
+        values = list(compress(mids, counts))
+        nums = list(filter(None, counts))
+        # Only the outermost non-empty buckets can reach past Min/Max: clamp their midpoints.
+        a, b = lower[first], upper[first]
+        values[0] = ((vmin if a < vmin else a) + (vmax if b > vmax else b)) / 2
+        if last != first:
+            a, b = lower[last], upper[last]
+            values[-1] = ((vmin if a < vmin else a) + (vmax if b > vmax else b)) / 2
+        if vmin < MIN_MAGNITUDE:  # only then can a value be a tiny non-zero magnitude
+            vmin, vmax = self._underflow(values, vmin, vmax, info.name)
         if len(values) <= MAX_VALUES_PER_ARRAY:
             obj = {
                 "Values": values,
@@ -650,31 +751,30 @@ class EmfBatch:
             }
             self._add(info, dims, ts, obj, None)
             return
+        nonzero = [i for i, c in enumerate(counts) if c]
         for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
             self._add(info, dims, ts, obj, None)
 
-    def _in_range(
+    def _underflow(
         self, values: list[float], vmin: float, vmax: float, name: str
-    ) -> tuple[float, float] | None:
-        """(Min, Max) when every value is sendable; magnitudes too small to send become 0."""
-        if abs(vmin) > MAX_MAGNITUDE or abs(vmax) > MAX_MAGNITUDE:
-            self._stats.count(DROPPED_POINTS, "out_of_range", detail=name)
-            return None
-        if 0 < abs(vmin) < MIN_MAGNITUDE or 0 < abs(vmax) < MIN_MAGNITUDE:
+    ) -> tuple[float, float]:
+        """Magnitudes too small for CloudWatch become 0 (counted once per point)."""
+        changed = False
+        for i, v in enumerate(values):
+            if 0 < abs(v) < MIN_MAGNITUDE:
+                values[i] = 0.0
+                changed = True
+        if 0 < abs(vmin) < MIN_MAGNITUDE:
+            vmin, changed = 0.0, True
+        if 0 < abs(vmax) < MIN_MAGNITUDE:
+            vmax, changed = 0.0, True
+        if changed:
             self._stats.count(SANITIZED_VALUES, "underflow", detail=name)
-            vmin = 0.0 if abs(vmin) < MIN_MAGNITUDE else vmin
-            vmax = 0.0 if abs(vmax) < MIN_MAGNITUDE else vmax
-        if vmin < MIN_MAGNITUDE:  # only then can a midpoint be a tiny non-zero magnitude
-            for i, v in enumerate(values):
-                if 0 < abs(v) < MIN_MAGNITUDE:
-                    values[i] = 0.0
         return vmin, vmax
 
     def _value(self, value: float) -> float | None:
         a = abs(value)
-        if MIN_MAGNITUDE <= a < _INT_SAFE:
-            return value
-        if a == 0:
+        if MIN_MAGNITUDE <= a < _INT_SAFE or a == 0:
             return value
         if a != a:
             self._stats.count(DROPPED_POINTS, "nan")
@@ -690,22 +790,25 @@ class EmfBatch:
             return 0.0
         return float(value)
 
-    def _finite_stats(self, total: float, vmin: float | None, vmax: float | None) -> bool:
+    def _extremes(
+        self, total: float, vmin: float | None, vmax: float | None
+    ) -> tuple[float | None, float | None] | None:
+        """(min, max) with the SDK's +-inf "no data" as None; None if the sum, min or max
+        cannot be sent (NaN, infinite sum, out of range)."""
+        if vmin is not None and (vmin == math.inf or vmin == -math.inf):
+            vmin = None
+        if vmax is not None and (vmax == math.inf or vmax == -math.inf):
+            vmax = None
         for v in (total, vmin, vmax):
             if v is None:
                 continue
             if v != v:
                 self._stats.count(DROPPED_POINTS, "nan")
-                return False
+                return None
             if abs(v) > MAX_MAGNITUDE:
                 self._stats.count(DROPPED_POINTS, "inf" if math.isinf(v) else "out_of_range")
-                return False
-        return True
-
-
-def _known(v: float | None) -> float | None:
-    """The SDK writes +-inf as min/max of an empty histogram: that is "unknown"."""
-    return None if v is None or v in (math.inf, -math.inf) else v
+                return None
+        return vmin, vmax
 
 
 def _event_time(event: LogEvent) -> int:

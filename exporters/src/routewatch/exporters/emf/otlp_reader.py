@@ -26,12 +26,8 @@ def read_otlp_metrics(batch: EmfBatch, request: ExportMetricsServiceRequest) -> 
 
 def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
     """OTLP attributes as a dict of Python values (strings kept as is, the common case)."""
-    out: dict[str, Any] = {}
-    for kv in kvs:
-        value = kv.value
-        text = value.string_value
-        out[kv.key] = text if text else any_value(value)
-    return out
+    # Field access on upb messages is the cost here: read each field once.
+    return {kv.key: ((v := kv.value).string_value or any_value(v)) for kv in kvs}
 
 
 def any_value(value: AnyValue) -> Any:
@@ -43,6 +39,12 @@ def any_value(value: AnyValue) -> Any:
     if kind == "kvlist_value":
         return attributes(value.kvlist_value.values)
     return getattr(value, kind)
+
+
+def _optional(point: Any, name: str) -> float | None:
+    """An optional double field: None when unset (a non-zero value is set, no need to ask)."""
+    value: float = getattr(point, name)
+    return value if value or point.HasField(name) else None
 
 
 def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
@@ -63,7 +65,8 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
                 attributes(p.attributes),
                 p.start_time_unix_nano,
                 p.time_unix_nano,
-                p.as_double if p.WhichOneof("value") == "as_double" else p.as_int,
+                # whichever is set; the other reads as 0 (and a set 0 is 0 either way)
+                p.as_double or p.as_int,
                 cumulative,
                 _trace_ids(p.exemplars) if p.exemplars else None,
             )
@@ -76,7 +79,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
                 info,
                 attributes(p.attributes),
                 p.time_unix_nano,
-                p.as_double if p.WhichOneof("value") == "as_double" else p.as_int,
+                p.as_double or p.as_int,
                 _trace_ids(p.exemplars) if p.exemplars else None,
             )
     elif kind == "histogram":
@@ -91,8 +94,8 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
                 h.time_unix_nano,
                 h.count,
                 h.sum,
-                h.min if h.HasField("min") else None,
-                h.max if h.HasField("max") else None,
+                _optional(h, "min"),
+                _optional(h, "max"),
                 h.explicit_bounds,
                 h.bucket_counts,
                 cumulative,
@@ -110,8 +113,8 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
                 e.time_unix_nano,
                 e.count,
                 e.sum,
-                e.min if e.HasField("min") else None,
-                e.max if e.HasField("max") else None,
+                _optional(e, "min"),
+                _optional(e, "max"),
                 e.scale,
                 e.zero_count,
                 e.positive.offset,

@@ -128,7 +128,7 @@ class CloudWatchEMFMetricExporter(MetricExporter):
         if self._shutdown:
             return MetricExportResult.FAILURE
         try:
-            batch = self._encoder.batch()
+            batch = self._encoder.batch(stable_attributes=True)
             read_sdk_metrics(batch, metrics_data)
             self._sink.write(batch.events())
         except BufferFullError as err:
