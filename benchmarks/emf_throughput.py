@@ -260,12 +260,17 @@ def bench_distro(args: argparse.Namespace) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _rate(result: dict[str, float]) -> float:
+    return result["points_per_s"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=10_000)
     parser.add_argument("--metrics", type=int, default=20, help="half counters, half histograms")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of the SDK halves")
     parser.add_argument("--skip-distro", action="store_true")
     parser.add_argument("--distro-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -277,16 +282,28 @@ def main() -> int:
         f"{args.points} points ({args.metrics // 2} counters + {args.metrics // 2} histograms "
         f"of {len(DURATION_BOUNDS) + 1} buckets, delta), best CPU time of {args.repeats} runs"
     )
+    # Alternate the two (twice) and keep each one's best: load from neighbours then hits both.
     ours = bench_routewatch_sdk(args)
+    theirs: dict[str, float] | None = None
+    distro_error = ""
+    for round_ in range(1 if args.skip_distro else args.rounds):
+        if round_:
+            ours = max(ours, bench_routewatch_sdk(args), key=_rate)
+        if args.skip_distro:
+            break
+        try:
+            measured = bench_distro(args)
+        except (subprocess.CalledProcessError, OSError) as err:
+            distro_error = str(err)
+            break
+        theirs = measured if theirs is None else max(theirs, measured, key=_rate)
     print(
         f"SDK path, routewatch CloudWatchEMFMetricExporter: {ours['points_per_s']:>12,.0f} points/s"
         f"  ({ours['events']:.0f} events, {ours['bytes'] / 1e6:.2f} MB; full Values/Counts)"
     )
     if not args.skip_distro:
-        try:
-            theirs = bench_distro(args)
-        except (subprocess.CalledProcessError, OSError) as err:
-            print(f"SDK path, aws-opentelemetry-distro: not measured ({err})")
+        if theirs is None:
+            print(f"SDK path, aws-opentelemetry-distro: not measured ({distro_error})")
         else:
             print(
                 f"SDK path, aws-opentelemetry-distro EMF exporter:  "

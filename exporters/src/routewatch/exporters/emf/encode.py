@@ -36,6 +36,7 @@ import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import compress
+from operator import indexOf
 from typing import Any
 
 import orjson
@@ -107,9 +108,19 @@ class _Dims:
         self.sets: DimensionSets | None = None
 
 
+class _Layer:
+    """Values and metric infos by name: at most one value per name in an event."""
+
+    __slots__ = ("infos", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.infos: dict[str, MetricInfo] = {}
+
+
 class _Group:
-    """Metrics of one event-to-be. `layers[i]` maps a name to (info, sets, value); a name
-    already in a layer goes to the next one, so each layer is written without overwriting."""
+    """Metrics of one event-to-be. A name already in a layer goes to the next one (two scopes
+    emitting one name, split histograms), so each layer is written without overwriting."""
 
     __slots__ = ("dims", "first", "layers", "namespace", "trace_ids", "ts")
 
@@ -117,16 +128,21 @@ class _Group:
         self.dims = dims
         self.ts = ts
         self.namespace = namespace
-        self.first: dict[str, tuple[MetricInfo, DimensionSets | None, Any]] = {}
+        self.first = _Layer()
         self.layers = [self.first]
         self.trace_ids: list[str] | None = None
 
-    def add(self, info: MetricInfo, dimsets: DimensionSets | None, value: Any) -> None:
+    def add_again(self, info: MetricInfo, value: Any) -> None:
+        """Add a name that the first layer already has."""
+        name = info.name
         for layer in self.layers:
-            if info.name not in layer:
-                layer[info.name] = (info, dimsets, value)
-                return
-        self.layers.append({info.name: (info, dimsets, value)})
+            if name not in layer.values:
+                break
+        else:
+            layer = _Layer()
+            self.layers.append(layer)
+        layer.values[name] = value
+        layer.infos[name] = info
 
 
 class EmfEncoder:
@@ -473,7 +489,8 @@ class EmfBatch:
             if checked is None:
                 return
             vmin, vmax = checked
-        if len(counts) != len(bounds) + 1:
+        layout = info.layout if bounds is info.bounds else self._enc.layout(info, bounds)
+        if len(counts) != len(layout.mids):  # type: ignore[union-attr]
             self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
             return
         dims = self._dims(self._res_token, self._resource, attrs)
@@ -486,20 +503,7 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
-        layout = self._enc.layout(info, bounds)
-        self._add_buckets(
-            info,
-            dims,
-            ts,
-            count,
-            total,
-            vmin,
-            vmax,
-            layout.lower,
-            layout.upper,
-            layout.mids,
-            counts,
-        )
+        self._add_buckets(info, dims, ts, count, total, vmin, vmax, layout, counts)  # type: ignore[arg-type]
         if trace_ids:
             self._trace_ids(dims, ts, trace_ids)
 
@@ -557,8 +561,7 @@ class EmfBatch:
         except OverflowError:
             self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
             return
-        mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
-        self._add_buckets(info, dims, ts, count, total, vmin, vmax, lower, upper, mids, counts)
+        self._add_buckets(info, dims, ts, count, total, vmin, vmax, _Layout(lower, upper), counts)
         if trace_ids:
             self._trace_ids(dims, ts, trace_ids)
 
@@ -602,9 +605,14 @@ class EmfBatch:
         for (ctx, _, _), group in self._groups.items():
             target = out.setdefault(self._context_dest[ctx], [])
             for layer in group.layers:
-                entries = list(layer.values())
-                for i in range(0, len(entries), MAX_METRICS_PER_DIRECTIVE):
-                    self._render(target, group, entries[i : i + MAX_METRICS_PER_DIRECTIVE])
+                if len(layer.values) <= MAX_METRICS_PER_DIRECTIVE:
+                    self._render(target, group, layer.values, list(layer.infos.values()))
+                    continue
+                names = list(layer.values)
+                for i in range(0, len(names), MAX_METRICS_PER_DIRECTIVE):
+                    chunk = names[i : i + MAX_METRICS_PER_DIRECTIVE]
+                    values = {n: layer.values[n] for n in chunk}
+                    self._render(target, group, values, [layer.infos[n] for n in chunk])
         for events in out.values():
             events.sort(key=_event_time)
         return out
@@ -613,43 +621,60 @@ class EmfBatch:
         self,
         target: list[LogEvent],
         group: _Group,
-        entries: list[tuple[MetricInfo, DimensionSets | None, Any]],
+        values: dict[str, Any],
+        infos: list[MetricInfo],
     ) -> None:
-        root: dict[str, Any] = dict(group.dims.props)
-        # Directives by dimension sets; the sets are shared objects, so identity finds them
-        # (usually all metrics of an event share one).
-        directives: dict[int, tuple[DimensionSets, list[dict[str, str]]]] = {}
-        last_sets: DimensionSets | None = None
-        metrics: list[dict[str, str]] = []
-        for info, dimsets, value in entries:
-            root[info.name] = value
-            if dimsets is None:
-                continue
-            if dimsets is not last_sets:
-                found = directives.get(id(dimsets))
-                if found is None:
-                    found = directives[id(dimsets)] = (dimsets, [])
-                last_sets, metrics = found
-            metrics.append(info.entry)
+        props = group.dims.props
+        if not props.keys().isdisjoint(values):
+            values, infos = self._without_conflicts(props, values, infos)
+            if not infos:
+                return
+        root: dict[str, Any] = dict(props)
+        root.update(values)
+        if self._plain:
+            directives = [
+                {
+                    "Namespace": group.namespace,
+                    "Dimensions": group.dims.sets,
+                    "Metrics": [info.entry for info in infos],
+                }
+            ]
+        else:
+            directives = self._declared_directives(group, infos)
         if group.trace_ids:
             root[TRACE_IDS_KEY] = group.trace_ids
         if directives:
-            root["_aws"] = {
-                "Timestamp": group.ts,
-                "CloudWatchMetrics": [
-                    {"Namespace": group.namespace, "Dimensions": dimsets, "Metrics": metrics}
-                    for dimsets, metrics in directives.values()
-                ],
-            }
+            root["_aws"] = {"Timestamp": group.ts, "CloudWatchMetrics": directives}
         data = orjson.dumps(root)
         if len(data) <= MAX_EVENT_BYTES:
             target.append((group.ts, data))
-        elif len(entries) > 1:
-            half = len(entries) // 2
-            self._render(target, group, entries[:half])
-            self._render(target, group, entries[half:])
+        elif len(infos) > 1:
+            half = len(infos) // 2
+            for part in (infos[:half], infos[half:]):
+                self._render(target, group, {i.name: values[i.name] for i in part}, part)
         else:
-            self._stats.count(DROPPED_POINTS, "event_too_large", detail=entries[0][0].name)
+            self._stats.count(DROPPED_POINTS, "event_too_large", detail=infos[0].name)
+
+    def _without_conflicts(
+        self, props: dict[str, str], values: dict[str, Any], infos: list[MetricInfo]
+    ) -> tuple[dict[str, Any], list[MetricInfo]]:
+        """Drop metrics whose name is also a dimension of the event (counted)."""
+        for name in props.keys() & values.keys():
+            self._stats.count(DROPPED_POINTS, "name_conflict", detail=name)
+        kept = [i for i in infos if i.name not in props]
+        return {i.name: values[i.name] for i in kept}, kept
+
+    def _declared_directives(self, group: _Group, infos: list[MetricInfo]) -> list[Any]:
+        """One directive per distinct dimension sets; undeclared metrics stay properties."""
+        by_sets: dict[DimensionSets, list[dict[str, str]]] = {}
+        for info in infos:
+            sets = self._enc.dimension_sets(info, group.dims)
+            if sets is not None:
+                by_sets.setdefault(sets, []).append(info.entry)
+        return [
+            {"Namespace": group.namespace, "Dimensions": sets, "Metrics": metrics}
+            for sets, metrics in by_sets.items()
+        ]
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -662,19 +687,16 @@ class EmfBatch:
         trace_ids: Iterable[str] | None,
     ) -> None:
         name = info.name
-        if name in dims.props:
-            self._stats.count(DROPPED_POINTS, "name_conflict", detail=name)
-            return
         key = (self._ctx, ts_ns // 1_000_000, dims.ident)
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(dims, key[1], self._namespace)
-        sets = dims.sets if self._plain else self._enc.dimension_sets(info, dims)
         first = group.first
-        if name in first:
-            group.add(info, sets, value)
+        if name in first.values:
+            group.add_again(info, value)
         else:
-            first[name] = (info, sets, value)
+            first.values[name] = value
+            first.infos[name] = info
         if trace_ids:
             self._trace_ids(dims, ts_ns, trace_ids)
 
@@ -701,43 +723,39 @@ class EmfBatch:
         total: float,
         vmin: float | None,
         vmax: float | None,
-        lower: Sequence[float],
-        upper: Sequence[float],
-        mids: Sequence[float],
+        layout: _Layout,
         counts: Sequence[int],
     ) -> None:
-        n = len(counts)
-        first = 0
-        while first < n and not counts[first]:
-            first += 1
-        if first == n:
+        nums = list(filter(None, counts))
+        if not nums:
             self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
             return
-        last = n - 1
-        while not counts[last]:
-            last -= 1
+        # Everything before the first non-zero count is zero, so the first occurrence of its
+        # value is its index (likewise from the end): C-speed instead of a Python loop.
+        first = indexOf(counts, nums[0])
+        last = len(counts) - 1 - indexOf(counts[::-1], nums[-1])
+        lower, upper = layout.lower, layout.upper
         # Min/Max of the point, or (after delta conversion, or when absent) the tightest bound
-        # the buckets and the cumulative extremes allow.
-        lo, hi = lower[first], upper[last]
+        # the buckets and the cumulative extremes allow; an open edge falls back on the mean.
+        lo = lower[first]
         if vmin is None or vmin < lo:
-            vmin = lo
+            vmin = lo if lo != -math.inf else min(upper[first], total / count)
+        hi = upper[last]
         if vmax is None or vmax > hi:
-            vmax = hi
-        if vmin == -math.inf:
-            vmin = min(upper[first], total / count)
-        if vmax == math.inf:
-            vmax = max(lower[last], total / count)
-        if abs(vmin) > MAX_MAGNITUDE or abs(vmax) > MAX_MAGNITUDE:
+            vmax = hi if hi != math.inf else max(lower[last], total / count)
+        if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
             self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
             return
-        values = list(compress(mids, counts))
-        nums = list(filter(None, counts))
-        # Only the outermost non-empty buckets can reach past Min/Max: clamp their midpoints.
-        a, b = lower[first], upper[first]
-        values[0] = ((vmin if a < vmin else a) + (vmax if b > vmax else b)) / 2
-        if last != first:
-            a, b = lower[last], upper[last]
-            values[-1] = ((vmin if a < vmin else a) + (vmax if b > vmax else b)) / 2
+        values = list(compress(layout.mids, counts))
+        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
+        # vmax <= upper[last] by now): clamp their midpoints.
+        if first == last:
+            values[0] = (vmin + vmax) / 2
+        else:
+            b = upper[first]
+            values[0] = (vmin + (vmax if b > vmax else b)) / 2
+            a = lower[last]
+            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
         if vmin < MIN_MAGNITUDE:  # only then can a value be a tiny non-zero magnitude
             vmin, vmax = self._underflow(values, vmin, vmax, info.name)
         if len(values) <= MAX_VALUES_PER_ARRAY:
