@@ -36,7 +36,6 @@ import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import compress
-from operator import indexOf
 from typing import Any
 
 import orjson
@@ -84,14 +83,16 @@ class MetricInfo:
 
 
 class _Layout:
-    """Edges and midpoints of explicit buckets; open edges are -inf/+inf (clamped per point)."""
+    """Edges and midpoints of buckets; open edges are -inf/+inf (clamped per point). `position`
+    maps a midpoint back to its bucket (midpoints of sorted distinct bounds are distinct)."""
 
-    __slots__ = ("lower", "mids", "upper")
+    __slots__ = ("lower", "mids", "position", "upper")
 
     def __init__(self, lower: list[float], upper: list[float]) -> None:
         self.lower = lower
         self.upper = upper
         self.mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
+        self.position = {m: i for i, m in enumerate(self.mids)}
 
 
 class _Dims:
@@ -726,14 +727,14 @@ class EmfBatch:
         layout: _Layout,
         counts: Sequence[int],
     ) -> None:
-        nums = list(filter(None, counts))
-        if not nums:
+        values = list(compress(layout.mids, counts))
+        if not values:
             self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
             return
-        # Everything before the first non-zero count is zero, so the first occurrence of its
-        # value is its index (likewise from the end): C-speed instead of a Python loop.
-        first = indexOf(counts, nums[0])
-        last = len(counts) - 1 - indexOf(counts[::-1], nums[-1])
+        nums = list(filter(None, counts))
+        # The outermost non-empty buckets, found from their midpoints (no Python loop).
+        first = layout.position[values[0]]
+        last = layout.position[values[-1]]
         lower, upper = layout.lower, layout.upper
         # Min/Max of the point, or (after delta conversion, or when absent) the tightest bound
         # the buckets and the cumulative extremes allow; an open edge falls back on the mean.
@@ -746,7 +747,6 @@ class EmfBatch:
         if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
             self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
             return
-        values = list(compress(layout.mids, counts))
         # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
         # vmax <= upper[last] by now): clamp their midpoints.
         if first == last:
