@@ -276,3 +276,27 @@ async def test_buffer_full_refuses_with_retryable_error(moto: MotoServer) -> Non
     with pytest.raises(RetryableError):
         for i in range(100):
             await exporter.consume(request({}, [counter("c", 1, big, NOW_NS + i * 10**6)]))
+
+
+async def test_faults_between_exporter_and_cloudwatch_are_retried(moto: MotoServer) -> None:
+    from support.fault_proxy import aws_json_error, fault_proxy
+
+    from routewatch.collector.exporters.awsemf.awsemf import AwsEmfExporter
+
+    sleeps: list[float] = []
+    with fault_proxy(moto.endpoint_url) as proxy:
+        cfg = config({"endpoint": proxy.url, "region": "us-east-1", "log_group_name": "/faulty"})
+        exporter = AwsEmfExporter(settings(), cfg, sleep=sleeps.append).component
+        await exporter.start(_Host())
+        proxy.inject(400, aws_json_error("ThrottlingException"), times=2, match="PutLogEvents")
+        proxy.inject(503, aws_json_error("ServiceUnavailableException"), match="PutLogEvents")
+        for i in range(30):
+            attrs = {"hybrid_routing.route": f"r{i}"}
+            await exporter.consume(request({}, [counter("c", i, attrs)]))
+        await exporter.shutdown()
+    got = moto.client("logs").get_log_events(
+        logGroupName="/faulty", logStreamName="otel-stream", startFromHead=True
+    )["events"]
+    routes = sorted(json.loads(e["message"])["hybrid_routing.route"] for e in got)
+    assert routes == sorted(f"r{i}" for i in range(30))  # all there, none twice
+    assert len(sleeps) == 3

@@ -404,3 +404,19 @@ def test_resource_to_telemetry_conversion() -> None:
     (event,) = events(batch)
     assert event["service.name"] == "router" and event["route"] == "direct"
     assert event["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["route", "service.name"]]
+
+
+def test_dimension_names_rename_attributes() -> None:
+    names = {
+        "hybrid_routing.route": "RoutePath",
+        "hybrid_routing.operation": "OperationType",
+        "deployment.environment": "Environment",
+    }
+    batch = EmfEncoder(EmfConfig(namespace="HybridRouting", dimension_names=names)).batch()
+    attrs = {"hybrid_routing.route": "mcp", "hybrid_routing.operation": "standard", "x": "y"}
+    batch.gauge(batch.metric("g", "1"), attrs, TS, 1)
+    (event,) = events(batch)
+    assert event["RoutePath"] == "mcp" and event["OperationType"] == "standard"
+    assert event["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
+        ["OperationType", "RoutePath", "x"]
+    ]

@@ -92,6 +92,9 @@ class EmfConfig:
     detailed_metrics: bool = False
     # At most this many exemplar trace ids are written per event (root property `traceIds`).
     max_trace_ids: int = 10
+    # routewatch addition: attribute key -> name it has in EMF (dimension and property), e.g.
+    # {"hybrid_routing.route": "RoutePath"} for dashboards built on the original names.
+    dimension_names: Mapping[str, str] = field(default_factory=dict)
     descriptors_by_name: Mapping[str, MetricDescriptor] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -274,10 +274,12 @@ class EmfEncoder:
         if resource and self.config.resource_to_telemetry_conversion:
             merged.update(resource)
         merged.update(attrs)
+        renames = self.config.dimension_names
         props: dict[str, str] = {}
         keys: list[str] = []
         stats = self.stats
-        for k, v in merged.items():
+        for key, v in merged.items():
+            k = renames.get(key, key) if renames else key
             if k in _RESERVED:
                 stats.count(SANITIZED_VALUES, "reserved_attribute", detail=k)
                 continue
@@ -593,9 +595,10 @@ class EmfBatch:
         count, total = state
         qmap = dict(quantiles)
         mean = total / count
-        vmin, vmax = qmap.get(0.0, mean), qmap.get(1.0, mean)
-        if self._extremes(vmin, vmin, vmax) is None:
+        stats = [self._value(v) for v in (total, qmap.get(0.0, mean), qmap.get(1.0, mean))]
+        if None in stats:
             return
+        total, vmin, vmax = stats  # type: ignore[assignment]
         self._add(info, dims, ts, {"Count": count, "Sum": total, "Min": vmin, "Max": vmax}, None)
 
     # -- output -----------------------------------------------------------------------------
@@ -756,8 +759,9 @@ class EmfBatch:
             values[0] = (vmin + (vmax if b > vmax else b)) / 2
             a = lower[last]
             values[-1] = ((vmin if a < vmin else a) + vmax) / 2
-        if vmin < MIN_MAGNITUDE:  # only then can a value be a tiny non-zero magnitude
-            vmin, vmax = self._underflow(values, vmin, vmax, info.name)
+        if vmin < MIN_MAGNITUDE or -MIN_MAGNITUDE < total < MIN_MAGNITUDE:
+            # only then can a value or the sum be a tiny non-zero magnitude
+            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
         if len(values) <= MAX_VALUES_PER_ARRAY:
             obj = {
                 "Values": values,
@@ -774,21 +778,21 @@ class EmfBatch:
             self._add(info, dims, ts, obj, None)
 
     def _underflow(
-        self, values: list[float], vmin: float, vmax: float, name: str
-    ) -> tuple[float, float]:
+        self, values: list[float], total: float, vmin: float, vmax: float, name: str
+    ) -> tuple[float, float, float]:
         """Magnitudes too small for CloudWatch become 0 (counted once per point)."""
         changed = False
         for i, v in enumerate(values):
             if 0 < abs(v) < MIN_MAGNITUDE:
                 values[i] = 0.0
                 changed = True
-        if 0 < abs(vmin) < MIN_MAGNITUDE:
-            vmin, changed = 0.0, True
-        if 0 < abs(vmax) < MIN_MAGNITUDE:
-            vmax, changed = 0.0, True
+        stats = [total, vmin, vmax]
+        for i, v in enumerate(stats):
+            if 0 < abs(v) < MIN_MAGNITUDE:
+                stats[i], changed = 0.0, True
         if changed:
             self._stats.count(SANITIZED_VALUES, "underflow", detail=name)
-        return vmin, vmax
+        return stats[0], stats[1], stats[2]
 
     def _value(self, value: float) -> float | None:
         a = abs(value)

@@ -13,6 +13,7 @@ cumulative: they are levels and go out as gauges.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -121,6 +122,8 @@ class CloudWatchEMFMetricExporter(MetricExporter):
         )
         self._encoder = EmfEncoder(config, self.stats, delta, destinations)
         self._shutdown = False
+        # The delta state and caches are not thread-safe; readers may share an exporter.
+        self._lock = threading.Lock()
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -128,9 +131,11 @@ class CloudWatchEMFMetricExporter(MetricExporter):
         if self._shutdown:
             return MetricExportResult.FAILURE
         try:
-            batch = self._encoder.batch(stable_attributes=True)
-            read_sdk_metrics(batch, metrics_data)
-            self._sink.write(batch.events())
+            with self._lock:
+                batch = self._encoder.batch(stable_attributes=True)
+                read_sdk_metrics(batch, metrics_data)
+                events = batch.events()
+            self._sink.write(events)
         except BufferFullError as err:
             _LOGGER.warning("EMF export refused: %s", err)
             return MetricExportResult.FAILURE

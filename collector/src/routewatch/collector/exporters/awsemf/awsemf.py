@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from routewatch.collector.component import CreateSettings, Data, Host, Signal
@@ -43,8 +45,19 @@ METRIC_PREFIX = "otelcol_exporter_awsemf_"
 
 
 class AwsEmfExporter:
-    def __init__(self, settings: CreateSettings, config: Config) -> None:
+    def __init__(
+        self,
+        settings: CreateSettings,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`clock` (monotonic seconds) drives the delta TTL and the flush timer; `sleep` the
+        backoff between PutLogEvents retries."""
         self._settings = settings
+        self._clock = clock
+        self._sleep = sleep
         self._config = config
         self._labels = settings.attributes
         self.stats = Stats(sink=self._count, logger=settings.logger)
@@ -54,6 +67,7 @@ class AwsEmfExporter:
             retain_initial=emf.retain_initial_value_of_delta_metric,
             ttl=float(config.delta_ttl),
             max_series=config.max_delta_series,
+            clock=clock,
         )
         destinations = None
         if config.output_destination == "cloudwatch":
@@ -84,11 +98,13 @@ class AwsEmfExporter:
             tags=config.tags,
             count=self._count,
             logger=self._settings.logger,
+            sleep=self._sleep,
         )
         self.buffer = LogBuffer(
             client,
             max_buffered_bytes=config.max_buffered_bytes,
             flush_interval=float(config.flush_interval),
+            clock=self._clock,
             count=self._count,
             logger=self._settings.logger,
         )

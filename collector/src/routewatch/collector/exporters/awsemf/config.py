@@ -8,7 +8,11 @@ routewatch differences, all additive:
 - `flush_interval` (default 1s) and `max_buffered_bytes` (default 64 MiB) bound the
   CloudWatch Logs buffer: when it is full, data is refused with a retryable error;
 - `delta_ttl` (default 10m) and `max_delta_series` (default 100,000) bound the
-  cumulative-to-delta state.
+  cumulative-to-delta state;
+- `dimension_names` renames attribute keys in the EMF output, for dashboards and alarms
+  built on other names. The original system's names, for instance:
+  `{hybrid_routing.route: RoutePath, hybrid_routing.operation: OperationType,
+  deployment.environment: Environment}` (empty by default: the OTel names are kept).
 """
 
 from __future__ import annotations
@@ -121,6 +125,7 @@ class Config(ExporterHelperConfig):
     max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES
     delta_ttl: Duration = DEFAULT_DELTA_TTL
     max_delta_series: int = DEFAULT_MAX_DELTA_SERIES
+    dimension_names: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         super().validate()
@@ -149,6 +154,9 @@ class Config(ExporterHelperConfig):
             raise ValueError("max_buffered_bytes must be at least 1048576 (one batch)")
         if self.delta_ttl <= 0 or self.max_delta_series <= 0:
             raise ValueError("delta_ttl and max_delta_series must be positive")
+        for key, name in self.dimension_names.items():
+            if not 1 <= len(name) <= 255 or name.startswith(":") or not name.isascii():
+                raise ValueError(f"dimension_names: invalid dimension name {name!r} for {key!r}")
 
     def emf_config(self) -> EmfConfig:
         return EmfConfig(
@@ -172,6 +180,7 @@ class Config(ExporterHelperConfig):
             resource_to_telemetry_conversion=self.resource_to_telemetry_conversion.enabled,
             retain_initial_value_of_delta_metric=self.retain_initial_value_of_delta_metric,
             detailed_metrics=self.detailed_metrics,
+            dimension_names=dict(self.dimension_names),
         )
 
 
