@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -108,20 +109,22 @@ def make_metrics_data(points: int, metrics: int, seed: int) -> Any:
     return MetricsData([ResourceMetrics(resource, [scope], "")])
 
 
-def timed(run: Callable[[], None], repeats: int) -> float:
-    """Best CPU seconds of `repeats` runs after one warm-up run (as timeit: the least
-    disturbed run).
+def cpu_seconds(run: Callable[[], object]) -> float:
+    """CPU seconds of one call.
 
     CPU time of this process, not wall time: the benchmark runs on machines shared with other
-    work, where wall time mostly measures the neighbours. Both exporters are timed the same way.
+    work, where wall time mostly measures the neighbours. Both exporters are timed the same
+    way, run after run in alternation, and each keeps its best run (as timeit does).
     """
+    t0 = time.process_time()
     run()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        run()
-        samples.append(time.process_time() - t0)
-    return min(samples)
+    return time.process_time() - t0
+
+
+def timed(run: Callable[[], object], repeats: int) -> float:
+    """Best CPU seconds of `repeats` runs after one warm-up run."""
+    run()
+    return min(cpu_seconds(run) for _ in range(repeats))
 
 
 # -- routewatch ----------------------------------------------------------------------------
@@ -144,19 +147,15 @@ class NullSink:
         pass
 
 
-def bench_routewatch_sdk(args: argparse.Namespace) -> dict[str, float]:
+def routewatch_sdk_exporter(args: argparse.Namespace) -> tuple[Callable[[], float], NullSink]:
+    """One timed export per call of the returned function."""
     from routewatch.exporters.emf import CloudWatchEMFMetricExporter
 
     data = make_metrics_data(args.points, args.metrics, args.seed)
     sink = NullSink()
     exporter = CloudWatchEMFMetricExporter("HybridRouting", sink=sink)
-    seconds = timed(lambda: exporter.export(data), args.repeats)
-    runs = args.repeats + 1
-    return {
-        "points_per_s": args.points / seconds,
-        "events": sink.events / runs,
-        "bytes": sink.bytes / runs,
-    }
+    exporter.export(data)
+    return (lambda: cpu_seconds(lambda: exporter.export(data))), sink
 
 
 def bench_collector(args: argparse.Namespace) -> dict[str, float]:
@@ -194,7 +193,8 @@ def bench_collector(args: argparse.Namespace) -> dict[str, float]:
 # -- aws-opentelemetry-distro (runs inside the side venv) ------------------------------------
 
 
-def bench_distro_worker(args: argparse.Namespace) -> dict[str, float]:
+def distro_worker(args: argparse.Namespace) -> None:
+    """In the side venv: build the same data, then time one export per `run` line on stdin."""
     from amazon.opentelemetry.distro.exporter.aws.metrics.base_emf_exporter import (
         BaseEmfExporter,
     )
@@ -215,13 +215,13 @@ def bench_distro_worker(args: argparse.Namespace) -> dict[str, float]:
 
     data = make_metrics_data(args.points, args.metrics, args.seed)
     exporter = NullEmfExporter("HybridRouting")
-    seconds = timed(lambda: exporter.export(data), args.repeats)
-    runs = args.repeats + 1
-    return {
-        "points_per_s": args.points / seconds,
-        "events": NullEmfExporter.events / runs,
-        "bytes": NullEmfExporter.bytes / runs,
-    }
+    exporter.export(data)
+    print(json.dumps({"events": NullEmfExporter.events, "bytes": NullEmfExporter.bytes}))
+    sys.stdout.flush()
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        print(cpu_seconds(lambda: exporter.export(data)), flush=True)
 
 
 def distro_python() -> Path:
@@ -240,28 +240,32 @@ def distro_python() -> Path:
     return python
 
 
-def bench_distro(args: argparse.Namespace) -> dict[str, float]:
-    python = distro_python()
-    cmd = [
-        str(python),
-        __file__,
-        "--distro-worker",
-        "--points",
-        str(args.points),
-        "--metrics",
-        str(args.metrics),
-        "--seed",
-        str(args.seed),
-        "--repeats",
-        str(args.repeats),
-    ]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+class DistroProcess:
+    """The distro's exporter in a subprocess of the side venv, timed one run at a time."""
 
+    def __init__(self, args: argparse.Namespace) -> None:
+        cmd = [str(distro_python()), __file__, "--distro-worker"]
+        for flag in ("points", "metrics", "seed"):
+            cmd += [f"--{flag}", str(getattr(args, flag))]
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        self._out, self._in = self.proc.stdout, self.proc.stdin
+        first = self._out.readline()
+        if not first:
+            raise OSError(f"distro worker exited with {self.proc.wait()}")
+        self.info: dict[str, float] = json.loads(first)
 
-def _rate(result: dict[str, float]) -> float:
-    return result["points_per_s"]
+    def run(self) -> float:
+        self._in.write("run\n")
+        self._in.flush()
+        return float(self._out.readline())
+
+    def close(self) -> None:
+        self._in.close()
+        self.proc.wait()
 
 
 def main() -> int:
@@ -269,50 +273,52 @@ def main() -> int:
     parser.add_argument("--points", type=int, default=10_000)
     parser.add_argument("--metrics", type=int, default=20, help="half counters, half histograms")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--rounds", type=int, default=2, help="alternations of the SDK halves")
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--skip-distro", action="store_true")
     parser.add_argument("--distro-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.distro_worker:
-        print(json.dumps(bench_distro_worker(args)))
+        distro_worker(args)
         return 0
 
     print(
         f"{args.points} points ({args.metrics // 2} counters + {args.metrics // 2} histograms "
-        f"of {len(DURATION_BOUNDS) + 1} buckets, delta), best CPU time of {args.repeats} runs"
+        f"of {len(DURATION_BOUNDS) + 1} buckets, delta), "
+        f"best CPU time of {args.repeats} alternating runs"
     )
-    # Alternate the two (twice) and keep each one's best: load from neighbours then hits both.
-    ours = bench_routewatch_sdk(args)
-    theirs: dict[str, float] | None = None
+    ours, sink = routewatch_sdk_exporter(args)
+    ours_best = math.inf
+    theirs_best = math.inf
+    distro: DistroProcess | None = None
     distro_error = ""
-    for round_ in range(1 if args.skip_distro else args.rounds):
-        if round_:
-            ours = max(ours, bench_routewatch_sdk(args), key=_rate)
-        if args.skip_distro:
-            break
-        try:
-            measured = bench_distro(args)
-        except (subprocess.CalledProcessError, OSError) as err:
-            distro_error = str(err)
-            break
-        theirs = measured if theirs is None else max(theirs, measured, key=_rate)
-    print(
-        f"SDK path, routewatch CloudWatchEMFMetricExporter: {ours['points_per_s']:>12,.0f} points/s"
-        f"  ({ours['events']:.0f} events, {ours['bytes'] / 1e6:.2f} MB; full Values/Counts)"
-    )
     if not args.skip_distro:
-        if theirs is None:
-            print(f"SDK path, aws-opentelemetry-distro: not measured ({distro_error})")
-        else:
-            print(
-                f"SDK path, aws-opentelemetry-distro EMF exporter:  "
-                f"{theirs['points_per_s']:>12,.0f} points/s  ({theirs['events']:.0f} events, "
-                f"{theirs['bytes'] / 1e6:.2f} MB; count/sum/min/max only)"
-            )
-            print(
-                f"ratio routewatch / distro: {ours['points_per_s'] / theirs['points_per_s']:.2f}x"
-            )
+        try:
+            distro = DistroProcess(args)
+        except (subprocess.CalledProcessError, OSError, ValueError) as err:
+            distro_error = str(err)
+    # Alternate run by run, so that load from neighbours falls on both alike.
+    for _ in range(args.repeats):
+        ours_best = min(ours_best, ours())
+        if distro is not None:
+            theirs_best = min(theirs_best, distro.run())
+    runs = args.repeats + 1
+    ours_rate = args.points / ours_best
+    print(
+        f"SDK path, routewatch CloudWatchEMFMetricExporter: {ours_rate:>12,.0f} points/s"
+        f"  ({sink.events / runs:.0f} events, {sink.bytes / runs / 1e6:.2f} MB; "
+        "full Values/Counts)"
+    )
+    if distro is not None:
+        distro.close()
+        theirs_rate = args.points / theirs_best
+        print(
+            f"SDK path, aws-opentelemetry-distro EMF exporter:  {theirs_rate:>12,.0f} points/s"
+            f"  ({distro.info['events']:.0f} events, {distro.info['bytes'] / 1e6:.2f} MB; "
+            "count/sum/min/max only)"
+        )
+        print(f"ratio routewatch / distro: {ours_rate / theirs_rate:.2f}x")
+    elif not args.skip_distro:
+        print(f"SDK path, aws-opentelemetry-distro: not measured ({distro_error})")
     coll = bench_collector(args)
     print(
         f"collector path, OTLP request -> EMF bytes:        {coll['points_per_s']:>12,.0f} points/s"

@@ -41,12 +41,6 @@ def any_value(value: AnyValue) -> Any:
     return getattr(value, kind)
 
 
-def _optional(point: Any, name: str) -> float | None:
-    """An optional double field: None when unset (a non-zero value is set, no need to ask)."""
-    value: float = getattr(point, name)
-    return value if value or point.HasField(name) else None
-
-
 def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
     ids = [e.trace_id.hex() for e in exemplars if e.trace_id]
     return ids or None
@@ -59,11 +53,13 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         data = metric.sum
         info = batch.metric(name, unit, counter=True)
         cumulative = data.aggregation_temporality == _CUMULATIVE
+        add_sum = batch.sum
         for p in data.data_points:
-            batch.sum(
+            add_sum(
                 info,
                 attributes(p.attributes),
-                p.start_time_unix_nano,
+                # the start time only matters to delta conversion
+                p.start_time_unix_nano if cumulative else 0,
                 p.time_unix_nano,
                 # whichever is set; the other reads as 0 (and a set 0 is 0 either way)
                 p.as_double or p.as_int,
@@ -74,8 +70,9 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         # Gauges, and non-monotonic sums (levels such as up-down counters).
         points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
         info = batch.metric(name, unit)
+        gauge = batch.gauge
         for p in points:
-            batch.gauge(
+            gauge(
                 info,
                 attributes(p.attributes),
                 p.time_unix_nano,
@@ -86,16 +83,18 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         hdata = metric.histogram
         info = batch.metric(name, unit)
         cumulative = hdata.aggregation_temporality == _CUMULATIVE
+        histogram = batch.histogram
         for h in hdata.data_points:
-            batch.histogram(
+            histogram(
                 info,
                 attributes(h.attributes),
-                h.start_time_unix_nano,
+                h.start_time_unix_nano if cumulative else 0,
                 h.time_unix_nano,
                 h.count,
                 h.sum,
-                _optional(h, "min"),
-                _optional(h, "max"),
+                # optional fields: a non-zero value is set, only 0 needs asking
+                lo if (lo := h.min) or h.HasField("min") else None,
+                hi if (hi := h.max) or h.HasField("max") else None,
                 h.explicit_bounds,
                 h.bucket_counts,
                 cumulative,
@@ -113,8 +112,8 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
                 e.time_unix_nano,
                 e.count,
                 e.sum,
-                _optional(e, "min"),
-                _optional(e, "max"),
+                lo if (lo := e.min) or e.HasField("min") else None,
+                hi if (hi := e.max) or e.HasField("max") else None,
                 e.scale,
                 e.zero_count,
                 e.positive.offset,
