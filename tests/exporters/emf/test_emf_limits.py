@@ -420,3 +420,16 @@ def test_dimension_names_rename_attributes() -> None:
     assert event["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
         ["OperationType", "RoutePath", "x"]
     ]
+
+
+def test_array_valued_resource_and_point_attributes() -> None:
+    enc = EmfEncoder(EmfConfig(namespace="N", resource_to_telemetry_conversion=True))
+    for step in range(2):
+        batch = enc.batch()
+        batch.resource({"host.ips": ["10.0.0.1", "10.0.0.2"], "service.name": "router"})
+        info = batch.metric("c", "1", counter=True)
+        batch.sum(info, {"tags": ["a", "b"]}, 1, TS + step * 10**9, 5 + step, True)
+        out = events(batch)
+    (event,) = out
+    assert event["c"] == 1
+    assert event["host.ips"] == '["10.0.0.1","10.0.0.2"]' and event["tags"] == '["a","b"]'

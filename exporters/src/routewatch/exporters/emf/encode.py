@@ -399,10 +399,8 @@ class EmfBatch:
         """Start the points of a resource (its attributes select the destination)."""
         attrs = attrs or {}
         self._resource = attrs
-        try:
-            self._res_key = tuple(sorted(attrs.items()))
-        except TypeError:
-            self._res_key = tuple(sorted((k, attribute_text(v)) for k, v in attrs.items()))
+        # hashable whatever the values (arrays): it keys the delta state
+        self._res_key = tuple(sorted((k, attribute_text(v)) for k, v in attrs.items()))
         self._res_token = self._enc.resource_token(self._res_key) if self._r2t else 0
         if not self._enc.config.namespace:
             self._namespace = namespace_of(attrs)
