@@ -58,6 +58,9 @@ from routewatch.exporters.emf.units import cloudwatch_unit
 # (timestamp ms, UTF-8 JSON) as PutLogEvents wants them.
 LogEvent = tuple[int, bytes]
 DimensionSets = tuple[tuple[str, ...], ...]
+# A point's attributes: a mapping, or a tuple of (key, value) pairs (cheaper for readers that
+# build them, and directly usable as a cache key).
+Attributes = Mapping[str, Any] | tuple[tuple[str, Any], ...]
 # The root property carrying exemplar trace ids.
 TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
@@ -164,7 +167,7 @@ class EmfEncoder:
         self.destination_of = destination_of
         self._dims_cache: dict[Hashable, _Dims] = {}
         self._canonical: dict[Hashable, _Dims] = {}
-        self._by_identity: dict[int, tuple[Mapping[str, Any], int, _Dims]] = {}
+        self._by_identity: dict[int, tuple[Attributes, int, _Dims]] = {}
         self._idents = itertools.count(1)
         self._res_tokens: dict[Hashable, int] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
@@ -238,12 +241,11 @@ class EmfEncoder:
             token = self._res_tokens[res_key] = len(self._res_tokens) + 1
         return token
 
-    def dims(
-        self, token: int, resource: Mapping[str, Any] | None, attrs: Mapping[str, Any]
-    ) -> _Dims:
+    def dims(self, token: int, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
         """`token` identifies `resource` (0 when resource attributes are not dimensions)."""
         try:
-            key: Hashable = (token, tuple(attrs.items()))
+            items = attrs if type(attrs) is tuple else tuple(attrs.items())  # type: ignore[union-attr]
+            key: Hashable = (token, items)
             found = self._dims_cache.get(key)
         except TypeError:  # unhashable attribute values (lists): not cached
             return self._new_dims(resource, attrs)
@@ -256,7 +258,7 @@ class EmfEncoder:
         return found
 
     def dims_by_identity(
-        self, token: int, resource: Mapping[str, Any] | None, attrs: Mapping[str, Any]
+        self, token: int, resource: Mapping[str, Any] | None, attrs: Attributes
     ) -> _Dims:
         """As `dims`, first looking the mapping up by identity (it is held, so its id cannot
         be reused by another object while cached)."""
@@ -269,7 +271,7 @@ class EmfEncoder:
         self._by_identity[id(attrs)] = (attrs, token, found)
         return found
 
-    def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Mapping[str, Any]) -> _Dims:
+    def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
         merged: dict[str, Any] = {}
         if resource and self.config.resource_to_telemetry_conversion:
             merged.update(resource)
@@ -423,7 +425,7 @@ class EmfBatch:
     def gauge(
         self,
         info: MetricInfo,
-        attrs: Mapping[str, Any],
+        attrs: Attributes,
         ts: int,
         value: float,
         trace_ids: Iterable[str] | None = None,
@@ -440,7 +442,7 @@ class EmfBatch:
     def sum(
         self,
         info: MetricInfo,
-        attrs: Mapping[str, Any],
+        attrs: Attributes,
         start: int,
         ts: int,
         value: float,
@@ -466,7 +468,7 @@ class EmfBatch:
     def histogram(
         self,
         info: MetricInfo,
-        attrs: Mapping[str, Any],
+        attrs: Attributes,
         start: int,
         ts: int,
         count: int,
@@ -511,7 +513,7 @@ class EmfBatch:
     def exp_histogram(
         self,
         info: MetricInfo,
-        attrs: Mapping[str, Any],
+        attrs: Attributes,
         start: int,
         ts: int,
         count: int,
@@ -569,7 +571,7 @@ class EmfBatch:
     def summary(
         self,
         info: MetricInfo,
-        attrs: Mapping[str, Any],
+        attrs: Attributes,
         start: int,
         ts: int,
         count: int,
@@ -583,7 +585,7 @@ class EmfBatch:
             for q, v in quantiles:
                 checked = self._value(v)
                 if checked is not None:
-                    qattrs = {**attrs, "quantile": q}
+                    qattrs = {**dict(attrs), "quantile": q}
                     qdims = self._dims(self._res_token, self._resource, qattrs)
                     self._add(info, qdims, ts, checked, None)
         # OTLP summaries are cumulative (count and sum since start).

@@ -26,8 +26,13 @@ def read_otlp_metrics(batch: EmfBatch, request: ExportMetricsServiceRequest) -> 
 
 def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
     """OTLP attributes as a dict of Python values (strings kept as is, the common case)."""
+    return dict(attribute_items(kvs))
+
+
+def attribute_items(kvs: Iterable[KeyValue]) -> tuple[tuple[str, Any], ...]:
+    """OTLP attributes as (key, value) pairs: what the EMF core takes (and caches on)."""
     # Field access on upb messages is the cost here: read each field once.
-    return {kv.key: ((v := kv.value).string_value or any_value(v)) for kv in kvs}
+    return tuple([(kv.key, (v := kv.value).string_value or any_value(v)) for kv in kvs])
 
 
 def any_value(value: AnyValue) -> Any:
@@ -57,7 +62,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for p in data.data_points:
             add_sum(
                 info,
-                attributes(p.attributes),
+                attribute_items(p.attributes),
                 # the start time only matters to delta conversion
                 p.start_time_unix_nano if cumulative else 0,
                 p.time_unix_nano,
@@ -74,7 +79,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for p in points:
             gauge(
                 info,
-                attributes(p.attributes),
+                attribute_items(p.attributes),
                 p.time_unix_nano,
                 p.as_double or p.as_int,
                 _trace_ids(p.exemplars) if p.exemplars else None,
@@ -87,7 +92,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for h in hdata.data_points:
             histogram(
                 info,
-                attributes(h.attributes),
+                attribute_items(h.attributes),
                 h.start_time_unix_nano if cumulative else 0,
                 h.time_unix_nano,
                 h.count,
@@ -107,7 +112,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for e in edata.data_points:
             batch.exp_histogram(
                 info,
-                attributes(e.attributes),
+                attribute_items(e.attributes),
                 e.start_time_unix_nano,
                 e.time_unix_nano,
                 e.count,
@@ -128,7 +133,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for s in metric.summary.data_points:
             batch.summary(
                 info,
-                attributes(s.attributes),
+                attribute_items(s.attributes),
                 s.start_time_unix_nano,
                 s.time_unix_nano,
                 s.count,
