@@ -479,23 +479,36 @@ class EmfBatch:
         counts: Sequence[int],
         cumulative: bool,
         trace_ids: Iterable[str] | None = None,
+        *,
+        layout: _Layout | None = None,
     ) -> None:
+        """An explicit-bucket histogram point as Values (midpoints of the non-empty buckets)
+        and Counts. `layout` instead of `bounds`: buckets given by their edges (exponential
+        histograms, already checked and converted).
+
+        Min/Max are the point's, tightened to the outermost non-empty buckets (after delta
+        conversion the cumulative extremes are loose) and taken from them when absent; the
+        outermost midpoints are clamped into [Min, Max] (open buckets need it).
+        """
         if not info.valid:
             return
-        if (
-            vmin is None
-            or vmax is None
-            or not (-MAX_MAGNITUDE <= total <= MAX_MAGNITUDE)
-            or not (-MAX_MAGNITUDE <= vmin <= vmax <= MAX_MAGNITUDE)
-        ):
-            checked = self._extremes(total, vmin, vmax)
-            if checked is None:
+        if layout is None:
+            if (
+                vmin is None
+                or vmax is None
+                or not (-MAX_MAGNITUDE <= total <= MAX_MAGNITUDE)
+                or not (-MAX_MAGNITUDE <= vmin <= vmax <= MAX_MAGNITUDE)
+            ):
+                checked = self._extremes(total, vmin, vmax)
+                if checked is None:
+                    return
+                vmin, vmax = checked
+            layout = info.layout
+            if bounds is not info.bounds or layout is None:
+                layout = self._enc.layout(info, bounds)
+            if len(counts) != len(layout.mids):
+                self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
                 return
-            vmin, vmax = checked
-        layout = info.layout if bounds is info.bounds else self._enc.layout(info, bounds)
-        if len(counts) != len(layout.mids):  # type: ignore[union-attr]
-            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-            return
         dims = self._dims(self._res_token, self._resource, attrs)
         if cumulative:
             state = self._delta.histogram(
@@ -506,9 +519,50 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
-        self._add_buckets(info, dims, ts, count, total, vmin, vmax, layout, counts)  # type: ignore[arg-type]
-        if trace_ids:
-            self._trace_ids(dims, ts, trace_ids)
+        values = list(compress(layout.mids, counts))
+        if not values:
+            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
+            return
+        nums = list(filter(None, counts))
+        # The outermost non-empty buckets, found from their midpoints (no Python loop).
+        position = layout.position
+        first, last = position[values[0]], position[values[-1]]
+        lower, upper = layout.lower, layout.upper
+        lo = lower[first]
+        if vmin is None or vmin < lo:
+            vmin = lo if lo != -math.inf else min(upper[first], total / count)
+        hi = upper[last]
+        if vmax is None or vmax > hi:
+            vmax = hi if hi != math.inf else max(lower[last], total / count)
+        if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
+            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+            return
+        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
+        # vmax <= upper[last] by now): clamp their midpoints.
+        if first == last:
+            values[0] = (vmin + vmax) / 2
+        else:
+            b = upper[first]
+            values[0] = (vmin + (vmax if b > vmax else b)) / 2
+            a = lower[last]
+            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
+        if vmin < MIN_MAGNITUDE or -MIN_MAGNITUDE < total < MIN_MAGNITUDE:
+            # only then can a value or the sum be a tiny non-zero magnitude
+            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
+        if len(values) <= MAX_VALUES_PER_ARRAY:
+            obj = {
+                "Values": values,
+                "Counts": nums,
+                "Count": count,
+                "Sum": total,
+                "Min": vmin,
+                "Max": vmax,
+            }
+            self._add(info, dims, ts, obj, trace_ids)
+            return
+        nonzero = [i for i, c in enumerate(counts) if c]
+        for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
+            self._add(info, dims, ts, obj, trace_ids)
 
     def exp_histogram(
         self,
@@ -564,9 +618,21 @@ class EmfBatch:
         except OverflowError:
             self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
             return
-        self._add_buckets(info, dims, ts, count, total, vmin, vmax, _Layout(lower, upper), counts)
-        if trace_ids:
-            self._trace_ids(dims, ts, trace_ids)
+        self.histogram(
+            info,
+            attrs,
+            0,
+            ts,
+            count,
+            total,
+            vmin,
+            vmax,
+            (),
+            counts,
+            False,
+            trace_ids,
+            layout=_Layout(lower, upper),
+        )
 
     def summary(
         self,
@@ -717,65 +783,6 @@ class EmfBatch:
                 break
             if tid not in known:
                 known.append(tid)
-
-    def _add_buckets(
-        self,
-        info: MetricInfo,
-        dims: _Dims,
-        ts: int,
-        count: int,
-        total: float,
-        vmin: float | None,
-        vmax: float | None,
-        layout: _Layout,
-        counts: Sequence[int],
-    ) -> None:
-        values = list(compress(layout.mids, counts))
-        if not values:
-            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-            return
-        nums = list(filter(None, counts))
-        # The outermost non-empty buckets, found from their midpoints (no Python loop).
-        first = layout.position[values[0]]
-        last = layout.position[values[-1]]
-        lower, upper = layout.lower, layout.upper
-        # Min/Max of the point, or (after delta conversion, or when absent) the tightest bound
-        # the buckets and the cumulative extremes allow; an open edge falls back on the mean.
-        lo = lower[first]
-        if vmin is None or vmin < lo:
-            vmin = lo if lo != -math.inf else min(upper[first], total / count)
-        hi = upper[last]
-        if vmax is None or vmax > hi:
-            vmax = hi if hi != math.inf else max(lower[last], total / count)
-        if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
-            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-            return
-        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
-        # vmax <= upper[last] by now): clamp their midpoints.
-        if first == last:
-            values[0] = (vmin + vmax) / 2
-        else:
-            b = upper[first]
-            values[0] = (vmin + (vmax if b > vmax else b)) / 2
-            a = lower[last]
-            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
-        if vmin < MIN_MAGNITUDE or -MIN_MAGNITUDE < total < MIN_MAGNITUDE:
-            # only then can a value or the sum be a tiny non-zero magnitude
-            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
-        if len(values) <= MAX_VALUES_PER_ARRAY:
-            obj = {
-                "Values": values,
-                "Counts": nums,
-                "Count": count,
-                "Sum": total,
-                "Min": vmin,
-                "Max": vmax,
-            }
-            self._add(info, dims, ts, obj, None)
-            return
-        nonzero = [i for i, c in enumerate(counts) if c]
-        for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
-            self._add(info, dims, ts, obj, None)
 
     def _underflow(
         self, values: list[float], total: float, vmin: float, vmax: float, name: str
