@@ -66,6 +66,7 @@ TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
+_NEVER_CACHED: dict[int, Any] = {}
 DEFAULT_NAMESPACE = "default"
 
 
@@ -167,7 +168,7 @@ class EmfEncoder:
         self.destination_of = destination_of
         self._dims_cache: dict[Hashable, _Dims] = {}
         self._canonical: dict[Hashable, _Dims] = {}
-        self._by_identity: dict[int, tuple[Attributes, int, _Dims]] = {}
+        self.by_identity: dict[int, tuple[Attributes, _Dims]] = {}
         self._idents = itertools.count(1)
         self._res_tokens: dict[Hashable, int] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
@@ -253,22 +254,20 @@ class EmfEncoder:
             if len(self._dims_cache) > _CACHE_LIMIT:
                 self._dims_cache.clear()
                 self._canonical.clear()
-                self._by_identity.clear()
+                self.by_identity.clear()
             found = self._dims_cache[key] = self._new_dims(resource, attrs)
         return found
 
     def dims_by_identity(
         self, token: int, resource: Mapping[str, Any] | None, attrs: Attributes
     ) -> _Dims:
-        """As `dims`, first looking the mapping up by identity (it is held, so its id cannot
-        be reused by another object while cached)."""
-        entry = self._by_identity.get(id(attrs))
-        if entry is not None and entry[0] is attrs and entry[1] == token:
-            return entry[2]
+        """As `dims`, remembering the mapping by identity: `by_identity[id(attrs)]` then
+        finds it. The entry holds the mapping, so its id cannot be reused by another object
+        while the entry exists. Only for token 0 (resource attributes are not dimensions)."""
         found = self.dims(token, resource, attrs)
-        if len(self._by_identity) > _CACHE_LIMIT:
-            self._by_identity.clear()
-        self._by_identity[id(attrs)] = (attrs, token, found)
+        if len(self.by_identity) > _CACHE_LIMIT:
+            self.by_identity.clear()
+        self.by_identity[id(attrs)] = (attrs, found)
         return found
 
     def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
@@ -380,7 +379,10 @@ class EmfBatch:
 
     def __init__(self, encoder: EmfEncoder, stable_attributes: bool = False) -> None:
         self._enc = encoder
-        self._dims = encoder.dims_by_identity if stable_attributes else encoder.dims
+        # Mappings that recur as the same objects are found by identity first (SDK data).
+        stable = stable_attributes and not encoder.config.resource_to_telemetry_conversion
+        self._by_id = encoder.by_identity if stable else _NEVER_CACHED
+        self._dims = encoder.dims_by_identity if stable else encoder.dims
         self._stats = encoder.stats
         self._delta = encoder.delta
         self._plain = not encoder.config.metric_declarations
@@ -437,7 +439,9 @@ class EmfBatch:
             value = self._value(value)  # type: ignore[assignment]
             if value is None:
                 return
-        self._add(info, self._dims(self._res_token, self._resource, attrs), ts, value, trace_ids)
+        entry = self._by_id.get(id(attrs))
+        dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
+        self._add(info, dims, ts, value, trace_ids)
 
     def sum(
         self,
@@ -457,7 +461,8 @@ class EmfBatch:
             value = self._value(value)  # type: ignore[assignment]
             if value is None:
                 return
-        dims = self._dims(self._res_token, self._resource, attrs)
+        entry = self._by_id.get(id(attrs))
+        dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
         if cumulative:
             delta = self._delta.number((self._res_key, info.name, dims.key), start, ts, value)
             if delta is None:
@@ -509,7 +514,8 @@ class EmfBatch:
             if len(counts) != len(layout.mids):
                 self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
                 return
-        dims = self._dims(self._res_token, self._resource, attrs)
+        entry = self._by_id.get(id(attrs))
+        dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
         if cumulative:
             state = self._delta.histogram(
                 (self._res_key, info.name, dims.key), start, ts, (count, total, tuple(counts))
