@@ -3,9 +3,9 @@
 Readers (`sdk_reader`, `otlp_reader`) walk their own data model and call an `EmfBatch`
 directly — resource, then metric, then its points — so neither converts into the other's
 form. Per metric, the unit, name check and declaration lookup are done once (`MetricInfo`);
-per attribute set, dimension sanitising is cached; per point, the work is a dict lookup and
-an append. Points sharing a destination, timestamp (ms) and attribute set become one event,
-as in otelcol-contrib's awsemfexporter.
+per attribute set, dimension sanitising is cached (SDK mappings also by identity); per point,
+the work is a few dict lookups and stores. Points sharing a destination, timestamp and
+attribute set become one event, as in otelcol-contrib's awsemfexporter.
 
 Limits are kept by splitting:
 - at most 100 metrics per event (so per directive);
@@ -90,13 +90,14 @@ class _Layout:
     """Edges and midpoints of buckets; open edges are -inf/+inf (clamped per point). `position`
     maps a midpoint back to its bucket (midpoints of sorted distinct bounds are distinct)."""
 
-    __slots__ = ("lower", "mids", "position", "upper")
+    __slots__ = ("lower", "mids", "position", "size", "upper")
 
     def __init__(self, lower: list[float], upper: list[float]) -> None:
         self.lower = lower
         self.upper = upper
         self.mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
         self.position = {m: i for i, m in enumerate(self.mids)}
+        self.size = len(self.mids)
 
 
 class _Dims:
@@ -511,7 +512,7 @@ class EmfBatch:
             layout = info.layout
             if bounds is not info.bounds or layout is None:
                 layout = self._enc.layout(info, bounds)
-            if len(counts) != len(layout.mids):
+            if len(counts) != layout.size:
                 self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
                 return
         entry = self._by_id.get(id(attrs))
@@ -534,15 +535,16 @@ class EmfBatch:
         position = layout.position
         first, last = position[values[0]], position[values[-1]]
         lower, upper = layout.lower, layout.upper
-        lo = lower[first]
-        if vmin is None or vmin < lo:
-            vmin = lo if lo != -math.inf else min(upper[first], total / count)
-        hi = upper[last]
-        if vmax is None or vmax > hi:
-            vmax = hi if hi != math.inf else max(lower[last], total / count)
-        if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
-            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-            return
+        lo, hi = lower[first], upper[last]
+        if vmin is None or vmin < lo or vmax is None or vmax > hi:
+            # absent, or loose (cumulative extremes after delta conversion): from the buckets
+            if vmin is None or vmin < lo:
+                vmin = lo if lo != -math.inf else min(upper[first], total / count)
+            if vmax is None or vmax > hi:
+                vmax = hi if hi != math.inf else max(lower[last], total / count)
+            if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
+                self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+                return
         # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
         # vmax <= upper[last] by now): clamp their midpoints.
         if first == last:
@@ -552,7 +554,7 @@ class EmfBatch:
             values[0] = (vmin + (vmax if b > vmax else b)) / 2
             a = lower[last]
             values[-1] = ((vmin if a < vmin else a) + vmax) / 2
-        if vmin < MIN_MAGNITUDE or -MIN_MAGNITUDE < total < MIN_MAGNITUDE:
+        if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
             # only then can a value or the sum be a tiny non-zero magnitude
             total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
         if len(values) <= MAX_VALUES_PER_ARRAY:
@@ -763,10 +765,12 @@ class EmfBatch:
         trace_ids: Iterable[str] | None,
     ) -> None:
         name = info.name
-        key = (self._ctx, ts_ns // 1_000_000, dims.ident)
+        # Keyed by the nanosecond time (points of one collection share it); the event's
+        # Timestamp is in milliseconds.
+        key = (self._ctx, ts_ns, dims.ident)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(dims, key[1], self._namespace)
+            group = self._groups[key] = _Group(dims, ts_ns // 1_000_000, self._namespace)
         first = group.first
         if name in first.values:
             group.add_again(info, value)
@@ -777,7 +781,7 @@ class EmfBatch:
             self._trace_ids(dims, ts_ns, trace_ids)
 
     def _trace_ids(self, dims: _Dims, ts_ns: int, trace_ids: Iterable[str]) -> None:
-        group = self._groups.get((self._ctx, ts_ns // 1_000_000, dims.ident))
+        group = self._groups.get((self._ctx, ts_ns, dims.ident))
         if group is None:
             return
         known = group.trace_ids
@@ -843,6 +847,10 @@ class EmfBatch:
             if abs(v) > MAX_MAGNITUDE:
                 self._stats.count(DROPPED_POINTS, "inf" if math.isinf(v) else "out_of_range")
                 return None
+        if vmin is not None and vmax is not None and vmin > vmax:
+            # contradicts itself: derive both from the buckets instead
+            self._stats.count(SANITIZED_VALUES, "min_above_max")
+            return None, None
         return vmin, vmax
 
 
