@@ -275,7 +275,7 @@ def main() -> int:
     parser.add_argument("--points", type=int, default=10_000)
     parser.add_argument("--metrics", type=int, default=20, help="half counters, half histograms")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--skip-distro", action="store_true")
     parser.add_argument("--skip-collector", action="store_true")
     parser.add_argument("--distro-worker", action="store_true", help=argparse.SUPPRESS)
