@@ -134,8 +134,12 @@ class CloudWatchEMFMetricExporter(MetricExporter):
             with self._lock:
                 batch = self._encoder.batch(stable_attributes=True)
                 read_sdk_metrics(batch, metrics_data)
-                events = batch.events()
-            self._sink.write(events)
+                try:
+                    self._sink.write(batch.events())
+                except BufferFullError:
+                    # Cumulative series: the next export then carries this one's change.
+                    self._encoder.delta.rollback()
+                    raise
         except BufferFullError as err:
             _LOGGER.warning("EMF export refused: %s", err)
             return MetricExportResult.FAILURE

@@ -124,14 +124,17 @@ class AwsEmfExporter:
 
     def _export(self, data: Any) -> None:
         with self._lock:
+            sink = self._sink
+            if sink is None:
+                raise RetryableError(f"{self._settings.id}: shut down")
             batch = self._encoder.batch()
             read_otlp_metrics(batch, data)
-            events = batch.events()
-        assert self._sink is not None
-        try:
-            self._sink.write(events)
-        except BufferFullError as err:
-            raise RetryableError(str(err), retry_after=err.retry_after) from err
+            try:
+                sink.write(batch.events())
+            except BufferFullError as err:
+                # Undo the delta state of this request: its retry must find it unchanged.
+                self._encoder.delta.rollback()
+                raise RetryableError(str(err), retry_after=err.retry_after) from err
 
     async def _stop(self) -> None:
         sink, self._sink = self._sink, None
