@@ -136,7 +136,7 @@ class CloudWatchEMFMetricExporter(MetricExporter):
                 read_sdk_metrics(batch, metrics_data)
                 try:
                     self._sink.write(batch.events())
-                except BufferFullError:
+                except Exception:
                     # Cumulative series: the next export then carries this one's change.
                     self._encoder.delta.rollback()
                     raise

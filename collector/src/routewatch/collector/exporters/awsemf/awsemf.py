@@ -131,10 +131,12 @@ class AwsEmfExporter:
             read_otlp_metrics(batch, data)
             try:
                 sink.write(batch.events())
-            except BufferFullError as err:
+            except Exception as err:
                 # Undo the delta state of this request: its retry must find it unchanged.
                 self._encoder.delta.rollback()
-                raise RetryableError(str(err), retry_after=err.retry_after) from err
+                if isinstance(err, BufferFullError):
+                    raise RetryableError(str(err), retry_after=err.retry_after) from err
+                raise
 
     async def _stop(self) -> None:
         sink, self._sink = self._sink, None
