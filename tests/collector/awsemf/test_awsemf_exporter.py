@@ -153,6 +153,7 @@ def test_config_keys_and_defaults() -> None:
         ({"output_destination": "file"}, "file_path is required"),
         ({"dimension_rollup_option": "All"}, "dimension_rollup_option must be one of"),
         ({"log_retention": 2}, "log_retention 2 is not a valid retention"),
+        ({"namespace": "AWS/Lambda"}, "namespace 'AWS/Lambda' is not a valid CloudWatch namespace"),
         (
             {"metric_declarations": [{"metric_name_selectors": ["("]}]},
             "exporters::awsemf::metric_declarations[0]: metric_name_selectors: invalid regex",

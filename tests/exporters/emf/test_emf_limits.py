@@ -396,6 +396,16 @@ def test_namespace_from_resource_when_unset() -> None:
     assert namespaces == ["default", "hybrid/router"]
 
 
+def test_invalid_namespace_from_resource_falls_back_to_default() -> None:
+    enc = EmfEncoder(EmfConfig())
+    batch = enc.batch()
+    batch.resource({"service.name": "s" * 300})
+    batch.gauge(batch.metric("g", "1"), {}, TS, 1)
+    (event,) = events(batch)
+    assert event["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "default"
+    assert enc.stats.get(SANITIZED_VALUES, "invalid_namespace") == 1
+
+
 def test_resource_to_telemetry_conversion() -> None:
     enc = EmfEncoder(EmfConfig(namespace="N", resource_to_telemetry_conversion=True))
     batch = enc.batch()

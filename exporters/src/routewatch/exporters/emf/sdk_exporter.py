@@ -45,7 +45,7 @@ from routewatch.exporters.cloudwatch_logs import (
 from routewatch.exporters.emf.config import EmfConfig
 from routewatch.exporters.emf.delta import DeltaTracker
 from routewatch.exporters.emf.destination import Destinations
-from routewatch.exporters.emf.encode import EmfEncoder
+from routewatch.exporters.emf.encode import EmfEncoder, valid_namespace
 from routewatch.exporters.emf.sdk_reader import read_sdk_metrics
 from routewatch.exporters.emf.sinks import CloudWatchLogsSink, EmfSink, LineSink
 from routewatch.exporters.emf.stats import Stats
@@ -89,6 +89,8 @@ class CloudWatchEMFMetricExporter(MetricExporter):
             preferred_aggregation=preferred_aggregation,
         )
         config = config or EmfConfig(namespace=namespace)
+        if config.namespace and not valid_namespace(config.namespace):
+            raise ValueError(f"namespace {config.namespace!r} is not a valid CloudWatch namespace")
         self.stats = Stats()
         destinations = None
         if sink is None:
