@@ -791,12 +791,10 @@ class EmfBatch:
             first.values[name] = value
             first.infos[name] = info
         if trace_ids:
-            self._trace_ids(dims, ts_ns, trace_ids)
+            self._trace_ids(group, trace_ids)
 
-    def _trace_ids(self, dims: _Dims, ts_ns: int, trace_ids: Iterable[str]) -> None:
-        group = self._groups.get((self._ctx, ts_ns, dims.ident))
-        if group is None:
-            return
+    def _trace_ids(self, group: _Group, trace_ids: Iterable[str]) -> None:
+        """Exemplar trace ids into the event (deduplicated, at most `max_trace_ids`)."""
         known = group.trace_ids
         if known is None:
             known = group.trace_ids = []
