@@ -7,7 +7,11 @@ on `force_flush` and on `shutdown`.
 
 It prefers delta temporality for counters and histograms (CloudWatch adds values up), and
 converts cumulative data itself when a reader is configured otherwise. Up-down counters stay
-cumulative: they are levels and go out as gauges.
+cumulative: they are levels and go out as gauges. What is sanitised, dropped or evicted is
+counted in `exporter.stats` and logged once per cause.
+
+    reader = PeriodicExportingMetricReader(CloudWatchEMFMetricExporter("HybridRouting"))
+    MeterProvider(metric_readers=[reader])
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ from routewatch.exporters.cloudwatch_logs import (
     LogsClient,
     new_logs_client,
 )
+from routewatch.exporters.cloudwatch_logs.buffer import DEFAULT_MAX_BUFFERED_BYTES
 from routewatch.exporters.emf.config import EmfConfig
-from routewatch.exporters.emf.delta import DeltaTracker
+from routewatch.exporters.emf.delta import DEFAULT_MAX_SERIES, DEFAULT_TTL_SECONDS, DeltaTracker
 from routewatch.exporters.emf.destination import Destinations
 from routewatch.exporters.emf.encode import EmfEncoder, valid_namespace
 from routewatch.exporters.emf.sdk_reader import read_sdk_metrics
@@ -80,6 +85,9 @@ class CloudWatchEMFMetricExporter(MetricExporter):
         sink: EmfSink | None = None,
         logs_client: Any = None,
         flush_interval: float = 5.0,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+        delta_ttl: float = DEFAULT_TTL_SECONDS,
+        max_delta_series: int = DEFAULT_MAX_SERIES,
         clock: Callable[[], float] = time.monotonic,
         preferred_temporality: dict[type, AggregationTemporality] | None = None,
         preferred_aggregation: dict[type, Aggregation] | None = None,
@@ -108,7 +116,11 @@ class CloudWatchEMFMetricExporter(MetricExporter):
                     count=self.stats.count,
                 )
                 buffer = LogBuffer(
-                    client, flush_interval=flush_interval, clock=clock, count=self.stats.count
+                    client,
+                    max_buffered_bytes=max_buffered_bytes,
+                    flush_interval=flush_interval,
+                    clock=clock,
+                    count=self.stats.count,
                 )
                 buffer.start()
                 sink = CloudWatchLogsSink(buffer)
@@ -120,7 +132,11 @@ class CloudWatchEMFMetricExporter(MetricExporter):
             )
         self._sink = sink
         delta = DeltaTracker(
-            self.stats, retain_initial=config.retain_initial_value_of_delta_metric, clock=clock
+            self.stats,
+            retain_initial=config.retain_initial_value_of_delta_metric,
+            ttl=delta_ttl,
+            max_series=max_delta_series,
+            clock=clock,
         )
         self._encoder = EmfEncoder(config, self.stats, delta, destinations)
         self._shutdown = False
