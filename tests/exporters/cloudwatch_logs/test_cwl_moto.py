@@ -261,3 +261,19 @@ def test_flush_on_shutdown_and_concurrent_puts(moto: MotoServer) -> None:
     buffer.shutdown()  # idempotent
     got = read_back(moto, "/threads", "s")
     assert sorted(got) == sorted(f'{{"p":{k},"i":{i}}}' for k in range(4) for i in range(50))
+
+
+def test_not_found_right_after_creation_is_retried(moto: MotoServer, proxy: FaultProxy) -> None:
+    rec = Recorder()
+    buffer = make(proxy.url, rec)
+    # the first call finds nothing (real), the one after creating answers not found once more
+    proxy.inject(
+        400,
+        aws_json_error("ResourceNotFoundException", "The specified log stream does not exist."),
+        times=2,
+        match="PutLogEvents",
+    )
+    buffer.put("/eventual", "s", events(3))
+    buffer.flush()
+    assert len(read_back(moto, "/eventual", "s")) == 3
+    assert rec.counts[(RETRIES, "ResourceNotFoundException")] == 1
