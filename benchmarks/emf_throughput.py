@@ -169,6 +169,7 @@ def bench_collector(args: argparse.Namespace) -> dict[str, float]:
     )
 
     from routewatch.exporters.emf import EmfConfig, EmfEncoder, read_otlp_metrics
+    from routewatch.exporters.emf.otlp_reader import STABLE_ATTRIBUTES
 
     data = make_metrics_data(args.points, args.metrics, args.seed)
     request = encode_metrics(data)
@@ -177,7 +178,7 @@ def bench_collector(args: argparse.Namespace) -> dict[str, float]:
     size = [0]
 
     def from_request(req: Any = request) -> None:
-        batch = encoder.batch()
+        batch = encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
         read_otlp_metrics(batch, req)
         size[0] = sum(len(m) for evs in batch.events().values() for _, m in evs)
 

@@ -51,7 +51,7 @@ from routewatch.exporters.emf.config import EmfConfig
 from routewatch.exporters.emf.delta import DEFAULT_MAX_SERIES, DEFAULT_TTL_SECONDS, DeltaTracker
 from routewatch.exporters.emf.destination import Destinations
 from routewatch.exporters.emf.encode import EmfEncoder, valid_namespace
-from routewatch.exporters.emf.sdk_reader import read_sdk_metrics
+from routewatch.exporters.emf.sdk_reader import STABLE_ATTRIBUTES, read_sdk_metrics
 from routewatch.exporters.emf.sinks import CloudWatchLogsSink, EmfSink, LineSink
 from routewatch.exporters.emf.stats import Stats
 
@@ -150,7 +150,7 @@ class CloudWatchEMFMetricExporter(MetricExporter):
             return MetricExportResult.FAILURE
         try:
             with self._lock:
-                batch = self._encoder.batch(stable_attributes=True)
+                batch = self._encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
                 read_sdk_metrics(batch, metrics_data)
                 try:
                     self._sink.write(batch.events())

@@ -38,7 +38,7 @@ from routewatch.exporters.cloudwatch_logs import (
     new_logs_client,
 )
 from routewatch.exporters.emf import DeltaTracker, Destinations, EmfEncoder, Stats
-from routewatch.exporters.emf.otlp_reader import read_otlp_metrics
+from routewatch.exporters.emf.otlp_reader import STABLE_ATTRIBUTES, read_otlp_metrics
 from routewatch.exporters.emf.sinks import CloudWatchLogsSink, EmfSink, LineSink
 
 METRIC_PREFIX = "otelcol_exporter_awsemf_"
@@ -127,7 +127,7 @@ class AwsEmfExporter:
             sink = self._sink
             if sink is None:
                 raise RetryableError(f"{self._settings.id}: shut down")
-            batch = self._encoder.batch()
+            batch = self._encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
             read_otlp_metrics(batch, data)
             try:
                 sink.write(batch.events())
