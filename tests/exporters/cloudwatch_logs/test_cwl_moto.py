@@ -277,3 +277,16 @@ def test_not_found_right_after_creation_is_retried(moto: MotoServer, proxy: Faul
     buffer.flush()
     assert len(read_back(moto, "/eventual", "s")) == 3
     assert rec.counts[(RETRIES, "ResourceNotFoundException")] == 1
+
+
+def test_full_batch_is_flushed_without_waiting_for_the_timer(moto: MotoServer) -> None:
+    now = [0.0]
+    client = LogsClient(new_logs_client("us-east-1", moto.endpoint_url))
+    buffer = LogBuffer(client, flush_interval=60.0, clock=lambda: now[0])
+    buffer.put("/full-batch", "s", events(1, size=500_000))
+    buffer.maybe_flush()
+    assert buffer.buffered_bytes > 0  # neither due nor a full batch
+    buffer.put("/full-batch", "s", events(2, "b", size=300_000))
+    buffer.maybe_flush()  # over 1 MiB waiting: sent, though no time passed
+    assert buffer.buffered_bytes == 0
+    assert len(read_back(moto, "/full-batch", "s")) == 3

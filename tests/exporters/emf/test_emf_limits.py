@@ -454,3 +454,17 @@ def test_histogram_min_above_max_is_derived_from_buckets() -> None:
     (event,) = events(batch)
     assert (event["h"]["Min"], event["h"]["Max"]) == (1.0, 2.0)
     assert enc.stats.get(SANITIZED_VALUES, "min_above_max") == 1
+
+
+def test_each_cause_is_logged_once_and_counted_always(caplog: pytest.LogCaptureFixture) -> None:
+    enc = encoder()
+    with caplog.at_level("WARNING", logger="routewatch.exporters.emf"):
+        for _ in range(3):
+            batch = enc.batch()
+            batch.gauge(batch.metric("g", "1"), {}, TS, math.nan)
+            batch.gauge(batch.metric("g", "1"), {}, TS, math.inf)
+    assert enc.stats.get(DROPPED_POINTS, "nan") == 3
+    assert enc.stats.get(DROPPED_POINTS, "inf") == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert any("(nan)" in m for m in messages) and any("(inf)" in m for m in messages)
