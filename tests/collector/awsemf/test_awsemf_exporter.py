@@ -95,6 +95,8 @@ def settings(telemetry: Telemetry | None = None) -> CreateSettings:
 
 
 def config(raw: dict[str, Any]) -> Config:
+    # The queue is off so that consume() shows what the exporter itself answered.
+    raw = {"sending_queue": {"enabled": False}, **raw}
     return decode(Config, raw, "exporters::awsemf", base=create_default_config())
 
 
