@@ -345,6 +345,58 @@ def report(title: str, samples: Samples) -> None:
             print(f"  routewatch's own cost above the SDK floor = {own:+.1f} us")
 
 
+def sdk_costs(setup: Setup, repeat: int = 2000) -> list[tuple[str, float]]:
+    """Median thread CPU time of each SDK operation a routed request needs, in a tight loop
+    (so warmer caches than in a real request: a lower bound of each)."""
+    tracer = setup.tracer_provider.get_tracer("sdk-costs")
+    meter = setup.meter_provider.get_meter("sdk-costs")
+    histogram = meter.create_histogram("costs.h", explicit_bucket_boundaries_advisory=TOKEN_BUCKETS)
+    counter = meter.create_counter("costs.c")
+    five = {f"attribute.{i}": f"value{i}" for i in range(4)} | {"server.port": 8080}
+    three = {f"attribute.{i}": f"value{i}" for i in range(3)}
+    operations: list[tuple[str, Callable[[], object]]] = [
+        ("span start + end, 6 attributes", lambda: tracer.start_span("s", attributes=five).end()),
+        ("histogram record, 5-6 attributes", lambda: histogram.record(1.0, five)),
+        ("histogram record, 3 attributes", lambda: histogram.record(1.0, three)),
+        ("counter add, 3 attributes", lambda: counter.add(1, three)),
+    ]
+    costs = []
+    # As in a request, inside a sampled span: each record also offers the SDK an exemplar.
+    parent = tracer.start_span("parent")
+    token = otel_context.attach(set_span_in_context(parent))
+    try:
+        for name, operation in operations:
+            for _ in range(200):
+                operation()
+            samples = []
+            for _ in range(repeat):
+                start = time.thread_time()
+                for _ in range(10):
+                    operation()
+                samples.append((time.thread_time() - start) / 10)
+            costs.append((name, statistics.median(samples)))
+    finally:
+        otel_context.detach(token)
+        parent.end()
+    return costs
+
+
+def report_sdk_costs(costs: list[tuple[str, float]]) -> None:
+    print("\nwhere the SDK floor goes (thread CPU per operation, tight loop)")
+    for name, seconds in costs:
+        print(f"  {name:42} {seconds * 1e6:9.1f} us")
+    by_name = dict(costs)
+    # What routewatch records per routed request: route, attempt and model spans; duration
+    # and two token histograms plus the request duration; attempts and cost counters.
+    routed = (
+        3 * by_name["span start + end, 6 attributes"]
+        + 3 * by_name["histogram record, 5-6 attributes"]
+        + by_name["histogram record, 3 attributes"]
+        + 2 * by_name["counter add, 3 attributes"]
+    )
+    print(f"  {'sum per routed request (3 spans, 6 records)':42} {routed * 1e6:9.1f} us")
+
+
 def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -365,6 +417,7 @@ def main() -> None:
         setup = Setup(server.url, tracer_provider, meter_provider)
         for title, (scenario, configurations) in SCENARIOS.items():
             report(title, measure(setup, scenario, configurations, args.rounds, args.calls))
+        report_sdk_costs(sdk_costs(setup))
     print(f"\nload average at end: {_load()} (the machine may be shared: compare CPU times)")
     tracer_provider.shutdown()
     meter_provider.shutdown()
