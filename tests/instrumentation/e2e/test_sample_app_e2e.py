@@ -1,10 +1,11 @@
 """End to end: the sample router under a real `opentelemetry-instrument` subprocess, exporting
 OTLP/gRPC to an in-test receiver, against the local Bedrock server with throttling injected.
 
-Traffic (seed 0, one request of each operation, in order):
+Traffic (seed 1, eight requests; the first three are one of each operation, in order):
 - infrastructure: direct first; the server throttles it, the router falls back to MCP;
 - meta_monitor: direct, served by Bedrock Converse;
-- standard: MCP first, served by the tool.
+- standard: MCP first, served by the tool;
+- then more of them, one of which the response cache serves (seed 1 repeats a context).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from routewatch.collector.devservers.summary import attributes
 from routewatch.instrumentation import semconv
 
 OPERATIONS = ("infrastructure", "meta_monitor", "standard")
+REQUESTS = 8
 METRICS = {
     semconv.HYBRID_ROUTING_REQUEST_DURATION,
     semconv.HYBRID_ROUTING_ATTEMPTS,
@@ -60,9 +62,16 @@ class Run:
             if attributes(s.attributes).get(semconv.MCP_METHOD_NAME) == "tools/call"
         ]
 
+    def routes(self) -> list[Span]:
+        found = [s for s in self.spans if s.name.startswith("route ")]
+        return sorted(found, key=lambda s: s.start_time_unix_nano)
+
     def route(self, operation: str) -> Span:
-        (span,) = self.by_name(f"route {operation}")
-        return span
+        """The first routed request of `operation`."""
+        return next(s for s in self.routes() if s.name == f"route {operation}")
+
+    def attempts(self) -> list[Span]:
+        return [s for s in self.spans if s.name.startswith("attempt ")]
 
     def points(self, metric: str) -> dict[frozenset[tuple[str, Any]], Any]:
         return self.metrics[metric]
@@ -92,7 +101,8 @@ def run() -> Iterator[Run]:
         # The first Converse request (infrastructure's direct attempt) is throttled.
         server.inject("throttling", times=1, operation="converse")
         command = sample_app_command(
-            server.url, "--requests", "3", "--operations", ",".join(OPERATIONS), "--seed", "0"
+            server.url,
+            *("--requests", str(REQUESTS), "--operations", ",".join(OPERATIONS), "--seed", "1"),
         )
         done = subprocess.run(
             command,
@@ -103,24 +113,40 @@ def run() -> Iterator[Run]:
         )
         assert done.returncode == 0, done.stderr
         # The SDK flushes at exit; wait only in case an export is still being received.
-        assert sink.wait_for(lambda s: s.metric_names() >= METRICS and s.span_count() >= 10)
+        assert sink.wait_for(lambda s: s.metric_names() >= METRICS and s.span_count() >= 20)
         yield Run(sink.spans(), _metrics(sink), int(server.url.rsplit(":", 1)[1]), done.stdout)
 
 
 def test_the_app_ran_its_traffic(run: Run) -> None:
-    assert "3 requests, 0 failed, 1 fell back" in run.stdout
+    assert f"{REQUESTS} requests, 0 failed, 1 fell back" in run.stdout
+    assert "cache 1," in run.stdout
 
 
 def test_every_routed_request_is_one_trace_rooted_at_its_route_span(run: Run) -> None:
-    for operation in OPERATIONS:
-        route = run.route(operation)
+    routes = run.routes()
+    assert len(routes) == REQUESTS
+    assert [s.name for s in routes[:3]] == [f"route {op}" for op in OPERATIONS]
+    for route in routes:
         assert route.kind == Span.SPAN_KIND_INTERNAL
         assert not route.parent_span_id
         tree = [route]
         for attempt in run.children(route):
+            assert attempt.name.startswith("attempt ")
             tree += [attempt, *run.children(attempt)]
         assert {s.trace_id for s in tree} == {route.trace_id}
-        assert attributes(route.attributes)[semconv.HYBRID_ROUTING_OPERATION] == operation
+    assert len({route.trace_id for route in routes}) == REQUESTS
+
+
+def test_a_cache_hit_is_served_by_cache_without_attempts(run: Run) -> None:
+    (served,) = [
+        r
+        for r in run.routes()
+        if attributes(r.attributes)[semconv.HYBRID_ROUTING_ROUTE] == semconv.ROUTE_CACHE
+    ]
+    assert run.children(served) == []
+    assert attributes(served.attributes)[semconv.HYBRID_ROUTING_OUTCOME] == "success"
+    (lookup,) = [e for e in served.events if e.name == semconv.HYBRID_ROUTING_CACHE_LOOKUP_EVENT]
+    assert attributes(lookup.attributes) == {semconv.HYBRID_ROUTING_CACHE_RESULT: "hit"}
 
 
 def test_throttled_direct_attempt_falls_back_to_mcp(run: Run) -> None:
@@ -216,67 +242,114 @@ def _only(run: Run, metric: str) -> dict[frozenset[tuple[str, Any]], float]:
     return {key: _value(point) for key, point in run.points(metric).items()}
 
 
-def test_routing_metrics(run: Run) -> None:
-    op, route, outcome = (
-        semconv.HYBRID_ROUTING_OPERATION,
-        semconv.HYBRID_ROUTING_ROUTE,
-        semconv.HYBRID_ROUTING_OUTCOME,
+def _verdict(span: Span) -> frozenset[tuple[str, Any]]:
+    attrs = attributes(span.attributes)
+    return frozenset(
+        (key, attrs[key])
+        for key in (
+            semconv.HYBRID_ROUTING_OPERATION,
+            semconv.HYBRID_ROUTING_ROUTE,
+            semconv.HYBRID_ROUTING_OUTCOME,
+        )
     )
-    assert _only(run, semconv.HYBRID_ROUTING_REQUEST_DURATION) == {
-        frozenset({(op, "infrastructure"), (route, "mcp"), (outcome, "success")}): 1,
-        frozenset({(op, "meta_monitor"), (route, "direct"), (outcome, "success")}): 1,
-        frozenset({(op, "standard"), (route, "mcp"), (outcome, "success")}): 1,
-    }
-    assert _only(run, semconv.HYBRID_ROUTING_ATTEMPTS) == {
-        frozenset({(op, "infrastructure"), (route, "direct"), (outcome, "error")}): 1,
-        frozenset({(op, "infrastructure"), (route, "mcp"), (outcome, "success")}): 1,
-        frozenset({(op, "meta_monitor"), (route, "direct"), (outcome, "success")}): 1,
-        frozenset({(op, "standard"), (route, "mcp"), (outcome, "success")}): 1,
-    }
+
+
+def _operation(span: Span) -> str:
+    operation: str = attributes(span.attributes)[semconv.HYBRID_ROUTING_OPERATION]
+    return operation
+
+
+def _tally(keys: list[frozenset[tuple[str, Any]]]) -> dict[frozenset[tuple[str, Any]], int]:
+    counts: dict[frozenset[tuple[str, Any]], int] = defaultdict(int)
+    for key in keys:
+        counts[key] += 1
+    return dict(counts)
+
+
+def test_routing_metrics_agree_with_the_spans(run: Run) -> None:
+    assert _only(run, semconv.HYBRID_ROUTING_REQUEST_DURATION) == _tally(
+        [_verdict(route) for route in run.routes()]
+    )
+    assert _only(run, semconv.HYBRID_ROUTING_ATTEMPTS) == _tally(
+        [_verdict(attempt) for attempt in run.attempts()]
+    )
     assert _only(run, semconv.HYBRID_ROUTING_FALLBACKS) == {
         frozenset(
             {
                 (semconv.HYBRID_ROUTING_FALLBACK_FROM, "direct"),
                 (semconv.HYBRID_ROUTING_FALLBACK_TO, "mcp"),
                 (semconv.HYBRID_ROUTING_REASON, "ThrottlingException"),
-                (op, "infrastructure"),
+                (semconv.HYBRID_ROUTING_OPERATION, "infrastructure"),
             }
         ): 1
     }
-    lookups = _only(run, semconv.HYBRID_ROUTING_CACHE_LOOKUPS)
-    assert sum(lookups.values()) == 3
-    assert {dict(key)[semconv.HYBRID_ROUTING_CACHE_RESULT] for key in lookups} == {"miss"}
+    lookups = [
+        frozenset(
+            {
+                *attributes(event.attributes).items(),  # the cache result
+                (semconv.HYBRID_ROUTING_OPERATION, _operation(route)),
+            }
+        )
+        for route in run.routes()
+        for event in route.events
+        if event.name == semconv.HYBRID_ROUTING_CACHE_LOOKUP_EVENT
+    ]
+    assert _only(run, semconv.HYBRID_ROUTING_CACHE_LOOKUPS) == _tally(lookups)
+    assert {dict(k)[semconv.HYBRID_ROUTING_CACHE_RESULT] for k in _tally(lookups)} == {
+        "hit",
+        "miss",
+    }
 
 
-def test_model_call_metrics_and_cost(run: Run) -> None:
+def test_model_call_metrics_and_cost_agree_with_the_spans(run: Run) -> None:
+    calls = [s for s in run.spans if s.name.startswith("chat ")]
+    served = [c for c in calls if semconv.ERROR_TYPE not in attributes(c.attributes)]
+    assert len(calls) - len(served) == 1  # the throttled one
+
     durations = _only(run, semconv.GEN_AI_CLIENT_OPERATION_DURATION)
-    assert sum(durations.values()) == 2
-    errors = [dict(k).get(semconv.ERROR_TYPE) for k in durations]
-    assert sorted(errors, key=str) == [None, "ThrottlingException"]
+    assert sum(durations.values()) == len(calls)
+    assert sum(v for k, v in durations.items() if dict(k).get(semconv.ERROR_TYPE)) == 1
     for key in durations:
         attrs = dict(key)
         assert attrs[semconv.GEN_AI_PROVIDER_NAME] == semconv.PROVIDER_AWS_BEDROCK
         assert attrs[semconv.GEN_AI_OPERATION_NAME] == "chat"
         assert attrs[semconv.SERVER_ADDRESS] == "127.0.0.1"
+        assert attrs[semconv.SERVER_PORT] == run.server_port
 
-    tokens = _only(run, semconv.GEN_AI_CLIENT_TOKEN_USAGE)
-    assert {dict(k)[semconv.GEN_AI_TOKEN_TYPE] for k in tokens} == {"input", "output"}
-    assert all(count == 1 for count in tokens.values())
+    tokens = run.points(semconv.GEN_AI_CLIENT_TOKEN_USAGE)
+    for token_type, usage in (
+        ("input", semconv.GEN_AI_USAGE_INPUT_TOKENS),
+        ("output", semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
+    ):
+        points = [p for k, p in tokens.items() if dict(k)[semconv.GEN_AI_TOKEN_TYPE] == token_type]
+        assert sum(p.count for p in points) == len(served)
+        assert sum(p.sum for p in points) == sum(attributes(c.attributes)[usage] for c in served)
 
-    (cost_key,) = run.points(semconv.HYBRID_ROUTING_COST)
-    cost = dict(cost_key)
-    assert cost[semconv.HYBRID_ROUTING_ROUTE] == "direct"
-    assert cost[semconv.HYBRID_ROUTING_OPERATION] == "meta_monitor"
-    assert cost[semconv.GEN_AI_REQUEST_MODEL]
-    assert run.points(semconv.HYBRID_ROUTING_COST)[cost_key].as_double > 0
-
-
-def test_mcp_metrics(run: Run) -> None:
-    tools = _only(run, semconv.MCP_CLIENT_OPERATION_DURATION)
-    by_tool = {
-        dict(k).get(semconv.GEN_AI_TOOL_NAME): v
-        for k, v in tools.items()
-        if dict(k).get(semconv.MCP_METHOD_NAME) == "tools/call"
+    # Cost per route and operation: every direct success spent something.
+    costs = run.points(semconv.HYBRID_ROUTING_COST)
+    spent = {
+        (dict(k)[semconv.HYBRID_ROUTING_OPERATION], dict(k)[semconv.HYBRID_ROUTING_ROUTE])
+        for k, p in costs.items()
+        if p.as_double > 0
     }
-    assert sum(by_tool.values()) == 2
-    assert "infrastructure_audit" in by_tool
+    direct_served = {
+        attributes(r.attributes)[semconv.HYBRID_ROUTING_OPERATION]
+        for r in run.routes()
+        if attributes(r.attributes)[semconv.HYBRID_ROUTING_ROUTE] == "direct"
+    }
+    assert spent == {(op, "direct") for op in direct_served}
+    assert all(dict(k)[semconv.GEN_AI_REQUEST_MODEL] for k in costs)
+
+
+def test_mcp_metrics_agree_with_the_spans(run: Run) -> None:
+    tool_calls = [t for a in run.attempts() for t in run.tool_calls(a)]
+    durations = _only(run, semconv.MCP_CLIENT_OPERATION_DURATION)
+    by_tool: dict[str, float] = defaultdict(float)
+    for key, count in durations.items():
+        if dict(key).get(semconv.MCP_METHOD_NAME) == "tools/call":
+            by_tool[dict(key)[semconv.GEN_AI_TOOL_NAME]] += count
+    expected: dict[str, float] = defaultdict(float)
+    for call in tool_calls:
+        expected[attributes(call.attributes)[semconv.GEN_AI_TOOL_NAME]] += 1
+    assert by_tool == expected
+    assert len(tool_calls) == 5  # the routes MCP served, one of them after the fallback
