@@ -1,4 +1,4 @@
-"""Time the instrumentation adds, against a local Bedrock-compatible HTTP server.
+"""Time the instrumentation adds, against the local Bedrock server of devservers.
 
 Prints, for each scenario, the median time per call and what it adds over the same call
 uninstrumented, plus the ratio of routewatch's addition to upstream's
@@ -12,6 +12,12 @@ blocks in a shuffled order, so drift spreads evenly over all of them. The routed
 router declared in OTEL_PYTHON_ROUTEWATCH_ROUTERS (as an app would) whose one attempt is a
 Converse call: route span, attempt span, model span and their metrics. Upstream has no routing
 layer, so that scenario compares routewatch with the uninstrumented router only.
+
+A fourth configuration makes the same spans and metric records by hand with the SDK (the
+floor any instrumentation recording that telemetry pays); routewatch's own cost is what it
+adds above it. Last, the SDK operations themselves are timed one by one. Targets (issue 2):
+at most 100 us added per routed request (median), and per bare Converse call no more than
+upstream adds.
 
     .tools/bin/uv run --no-sync python benchmarks/instrumentation_overhead.py --rounds 40 --calls 25
 """
