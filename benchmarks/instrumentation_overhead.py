@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.metrics import MeterProvider
@@ -69,17 +70,35 @@ class _DropSpans(SpanExporter):
 
 
 @dataclass
+class Recorded:
+    """One answer of the local server, as botocore received it."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def stream(self) -> Iterator[bytes]:  # what AWSResponse reads its content from
+        yield self.body
+
+    def response(self, request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, self.status, self.headers, self)
+
+
+@dataclass
 class Setup:
     endpoint_url: str
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
+    # When set, clients answer every request with it from botocore's before-send hook:
+    # serialising, signing and parsing stay, the socket and the server go.
+    replay: Recorded | None = None
 
     @property
     def port(self) -> int:
         return int(self.endpoint_url.rsplit(":", 1)[1])
 
     def client(self) -> Any:
-        return boto3.session.Session().client(
+        client = boto3.session.Session().client(
             "bedrock-runtime",
             endpoint_url=self.endpoint_url,
             region_name="us-east-1",
@@ -87,6 +106,24 @@ class Setup:
             aws_secret_access_key="bench",
             config=Config(retries={"total_max_attempts": 1}),
         )
+        if self.replay is not None:
+            client.meta.events.register("before-send.bedrock-runtime.*", self.replay.response)
+        return client
+
+
+def record_converse(setup: Setup) -> Recorded:
+    """The server's answer to the benchmark's Converse request."""
+    client = setup.client()
+    found: list[Recorded] = []
+
+    def keep(http_response: Any, **_: Any) -> None:
+        found.append(
+            Recorded(http_response.status_code, dict(http_response.headers), http_response.content)
+        )
+
+    client.meta.events.register("after-call.bedrock-runtime.Converse", keep)
+    client.converse(modelId=MODEL, messages=MESSAGES, inferenceConfig={"maxTokens": 256})
+    return found[0]
 
 
 # --- instrumentation configurations --------------------------------------------------------
@@ -288,12 +325,14 @@ def check_routed_telemetry(url: str) -> str:
 
 # name -> (scenario, configurations it runs under).
 Scenario = Callable[[Setup, str], Callable[[], object]]  # (setup, configuration) -> call
-SCENARIOS: dict[str, tuple[Scenario, tuple[str, ...]]] = {
-    "bare Converse call": (bare_converse, tuple(CONFIGURATIONS)),
-    "routed request (route + one Converse attempt)": (
-        routed_request,
-        ("uninstrumented", "routewatch", SDK_FLOOR),
-    ),
+ROUTED = ("uninstrumented", "routewatch", SDK_FLOOR)
+# name -> (scenario, configurations, replayed): a replayed scenario answers from the server's
+# recorded bytes without a socket, so less noise hides what the instrumentation adds.
+SCENARIOS: dict[str, tuple[Scenario, tuple[str, ...], bool]] = {
+    "bare Converse call": (bare_converse, tuple(CONFIGURATIONS), False),
+    "routed request (route + one Converse attempt)": (routed_request, ROUTED, False),
+    "bare Converse call, replayed (no socket)": (bare_converse, tuple(CONFIGURATIONS), True),
+    "routed request, replayed (no socket)": (routed_request, ROUTED, True),
 }
 
 
@@ -411,6 +450,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="blocks per configuration")
     parser.add_argument("--calls", type=int, default=25, help="calls per block")
+    parser.add_argument("--only", default="", help="run only scenarios whose name contains this")
     args = parser.parse_args()
     os.environ[OTEL_PYTHON_ROUTEWATCH_ROUTERS] = ROUTERS
     print(f"load average at start: {_load()}")
@@ -421,8 +461,12 @@ def main() -> None:
     with bedrock_server() as server:
         print(f"one routed request under routewatch records: {check_routed_telemetry(server.url)}")
         setup = Setup(server.url, tracer_provider, meter_provider)
-        for title, (scenario, configurations) in SCENARIOS.items():
-            report(title, measure(setup, scenario, configurations, args.rounds, args.calls))
+        replayed = Setup(server.url, tracer_provider, meter_provider, record_converse(setup))
+        for title, (scenario, configurations, replay) in SCENARIOS.items():
+            if args.only not in title:
+                continue
+            chosen = replayed if replay else setup
+            report(title, measure(chosen, scenario, configurations, args.rounds, args.calls))
         report_sdk_costs(sdk_costs(setup))
     print(f"\nload average at end: {_load()} (the machine may be shared: compare CPU times)")
     tracer_provider.shutdown()
