@@ -156,3 +156,50 @@ def test_instrument_is_silent_without_pyyaml_for_a_yaml_pricing_file(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert ROUTEWATCH_WRAPPER in result.stdout
     assert "YAML needs PyYAML" in result.stderr
+
+
+# Routes still work when the mcp patcher is left out: a decorated router makes its span.
+ROUTE_STILL_TRACED = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from routewatch.instrumentation import route
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+
+@route(operation="still_routed")
+def handle():
+    return "ok"
+
+handle()
+print("spans:", ",".join(s.name for s in exporter.get_finished_spans()))
+"""
+
+
+def test_instrument_is_silent_without_mcp() -> None:
+    code = INSTRUMENT.format(hide='sys.modules["mcp"] = None') + SHOW_WRAPPERS
+    result = _run(code + ROUTE_STILL_TRACED)
+
+    assert result.returncode == 0, result.stderr
+    assert "instrumented" in result.stdout
+    assert ROUTEWATCH_WRAPPER in result.stdout  # Bedrock calls are still traced
+    assert "spans: route still_routed" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("mcp not instrumented") == 1
+
+
+BREAK_MCP = BREAK_AIOBOTOCORE.replace("aiobotocore", "mcp")
+
+
+def test_instrument_is_silent_with_a_broken_mcp() -> None:
+    code = INSTRUMENT.format(hide=BREAK_MCP) + SHOW_WRAPPERS
+    result = _run(code + ROUTE_STILL_TRACED)
+
+    assert result.returncode == 0, result.stderr
+    assert ROUTEWATCH_WRAPPER in result.stdout
+    assert "spans: route still_routed" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("mcp not instrumented") == 1

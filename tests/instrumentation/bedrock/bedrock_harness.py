@@ -1,5 +1,6 @@
 """Helpers of the Bedrock tests (imported by conftest.py and the tests): the in-memory
-telemetry, and sync/async drivers that make the same calls with boto3 or aiobotocore."""
+telemetry, the token counts the local Bedrock server is told to report, and sync/async
+drivers that make the same calls with boto3 or aiobotocore."""
 
 from __future__ import annotations
 
@@ -9,12 +10,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from bedrock_stub import BedrockStub
 from botocore.config import Config
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from routewatch.collector.devservers.bedrock import Behaviour
+
+# Usage every answer reports, so tests know what to expect.
+INPUT, OUTPUT, CACHE_READ, CACHE_WRITE = 11, 7, 5, 3
+BEHAVIOUR = Behaviour(
+    input_tokens=INPUT,
+    output_tokens=OUTPUT,
+    cache_read_tokens=CACHE_READ,
+    cache_write_tokens=CACHE_WRITE,
+    chunk_count=2,
+)
 
 CLIENT_ARGS: dict[str, Any] = {
     "region_name": "us-east-1",
@@ -62,10 +74,12 @@ class Telemetry:
         ]
 
 
-def sync_client(stub: BedrockStub) -> Any:
-    return boto3.session.Session().client(
-        "bedrock-runtime", endpoint_url=stub.endpoint_url, **CLIENT_ARGS
-    )
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def sync_client(url: str) -> Any:
+    return boto3.session.Session().client("bedrock-runtime", endpoint_url=url, **CLIENT_ARGS)
 
 
 class SyncDriver:
@@ -73,8 +87,8 @@ class SyncDriver:
 
     name = "sync"
 
-    def __init__(self, stub: BedrockStub) -> None:
-        self.client = sync_client(stub)
+    def __init__(self, url: str) -> None:
+        self.client = sync_client(url)
 
     def converse(self, **params: Any) -> dict[str, Any]:
         result: dict[str, Any] = self.client.converse(**params)
@@ -103,12 +117,12 @@ class AsyncDriver:
 
     name = "async"
 
-    def __init__(self, stub: BedrockStub) -> None:
+    def __init__(self, url: str) -> None:
         import aiobotocore.session
 
         self.loop = asyncio.new_event_loop()
         self._context = aiobotocore.session.get_session().create_client(
-            "bedrock-runtime", endpoint_url=stub.endpoint_url, **CLIENT_ARGS
+            "bedrock-runtime", endpoint_url=url, **CLIENT_ARGS
         )
         self.client = self.run(self._context.__aenter__())
 

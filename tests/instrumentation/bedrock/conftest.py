@@ -1,5 +1,6 @@
-"""Fixtures for the Bedrock tests: SDK providers on in-memory exporters, the local Bedrock
-server, the instrumentor, and the sync/async drivers of bedrock_harness.py."""
+"""Fixtures for the Bedrock tests: SDK providers on in-memory exporters, the shared local
+Bedrock server (and the stub for what it lacks), the instrumentor, and the sync/async drivers
+of bedrock_harness.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from bedrock_harness import AsyncDriver, Driver, SyncDriver, Telemetry
+from bedrock_harness import BEHAVIOUR, AsyncDriver, Driver, SyncDriver, Telemetry
 from bedrock_stub import BedrockStub, bedrock_stub
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -15,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from routewatch.collector.devservers.bedrock import BedrockServer, bedrock_server
 from routewatch.instrumentation import RoutewatchInstrumentor
 
 
@@ -31,15 +33,25 @@ def telemetry() -> Iterator[Telemetry]:
 
 
 @pytest.fixture(scope="session")
+def server() -> Iterator[BedrockServer]:
+    with bedrock_server(BEHAVIOUR) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean_server(server: BedrockServer) -> None:
+    server.reset()
+
+
+@pytest.fixture(scope="session")
 def stub() -> Iterator[BedrockStub]:
-    with bedrock_stub() as server:
-        yield server
+    with bedrock_stub() as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
 def _clean_stub(stub: BedrockStub) -> None:
     stub.faults.clear()
-    stub.requests.clear()
 
 
 @pytest.fixture
@@ -63,17 +75,17 @@ def instrumented(instrument: Callable[..., RoutewatchInstrumentor]) -> Routewatc
 
 
 @pytest.fixture(scope="session")
-def sync_driver(stub: BedrockStub) -> Iterator[SyncDriver]:
+def sync_driver(server: BedrockServer) -> Iterator[SyncDriver]:
     # Clients are made once: creating one costs more than the calls of a test, and the
     # instrumentation patches the client class, so clients made before it are traced too.
-    made = SyncDriver(stub)
+    made = SyncDriver(server.url)
     yield made
     made.close()
 
 
 @pytest.fixture(scope="session")
-def async_driver(stub: BedrockStub) -> Iterator[AsyncDriver]:
-    made = AsyncDriver(stub)
+def async_driver(server: BedrockServer) -> Iterator[AsyncDriver]:
+    made = AsyncDriver(server.url)
     yield made
     made.close()
 
@@ -83,3 +95,13 @@ def driver(request: pytest.FixtureRequest) -> Driver:
     """Parametrises a test over a boto3 client and an aiobotocore client."""
     made: Driver = request.getfixturevalue(f"{request.param}_driver")
     return made
+
+
+@pytest.fixture(params=["sync", "async"])
+def stub_driver(request: pytest.FixtureRequest, stub: BedrockStub) -> Iterator[Driver]:
+    """A boto3 or an aiobotocore driver on the stub (for what the devserver lacks)."""
+    made: Driver = (
+        SyncDriver(stub.endpoint_url) if request.param == "sync" else AsyncDriver(stub.endpoint_url)
+    )
+    yield made
+    made.close()

@@ -6,12 +6,11 @@ from typing import Any
 
 import boto3
 import pytest
-from bedrock_harness import CLIENT_ARGS, Telemetry
-from bedrock_stub import INPUT, OUTPUT, THROTTLING, BedrockStub
+from bedrock_harness import CLIENT_ARGS, INPUT, OUTPUT, Telemetry
+from bedrock_stub import TEXT, BedrockStub, Fault
 from opentelemetry.trace import SpanKind, StatusCode
 
-from routewatch.instrumentation import semconv
-from routewatch.instrumentation.routing import attempts
+from routewatch.instrumentation import route, semconv
 
 PARAMS = {
     "agentId": "AGENT123",
@@ -37,7 +36,7 @@ def test_invoke_agent_span(
         event["chunk"]["bytes"].decode() for event in result["completion"] if "chunk" in event
     )
 
-    assert text == "Hello there"
+    assert text == "".join(TEXT)
     span = telemetry.span()
     assert span.name == "invoke_agent"
     assert span.kind is SpanKind.CLIENT
@@ -58,24 +57,23 @@ def test_invoke_agent_span(
 
 
 def test_invoke_agent_is_an_attempt_on_the_agent_path(
-    agent_client: Any,
-    telemetry: Telemetry,
-    instrumented: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    stub: BedrockStub,
+    agent_client: Any, telemetry: Telemetry, instrumented: Any, stub: BedrockStub
 ) -> None:
-    paths: list[str] = []
-
-    def begin_attempt(path: str) -> None:
-        paths.append(path)
-        return None
-
-    monkeypatch.setattr(attempts, "begin_attempt", begin_attempt)
-    stub.fail_next(THROTTLING)
-    with pytest.raises(Exception, match="ThrottlingException"):
+    @route(operation="ask_agent")
+    def ask() -> None:
         agent_client.invoke_agent(**PARAMS)
 
-    assert paths == ["agent"]
-    span = telemetry.span()
-    assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[semconv.ERROR_TYPE] == "ThrottlingException"
+    stub.fail_next(Fault(error="throttling"))
+    with pytest.raises(Exception, match="ThrottlingException"):
+        ask()
+
+    spans = {span.name: span for span in telemetry.spans()}
+    attempt, call = spans["attempt agent"], spans["invoke_agent"]
+    assert attempt.parent is not None
+    assert attempt.parent.span_id == spans["route ask_agent"].context.span_id
+    assert call.parent is not None
+    assert call.parent.span_id == attempt.context.span_id
+    assert attempt.attributes[semconv.HYBRID_ROUTING_OUTCOME] == "error"
+    assert attempt.attributes[semconv.ERROR_TYPE] == "ThrottlingException"
+    assert call.status.status_code is StatusCode.ERROR
+    assert call.attributes[semconv.ERROR_TYPE] == "ThrottlingException"

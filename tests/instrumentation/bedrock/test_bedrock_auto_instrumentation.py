@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from bedrock_stub import BedrockStub
+from routewatch.collector.devservers.bedrock import BedrockServer
 
 APP = """
 import boto3
@@ -36,7 +36,7 @@ def _console_spans(output: str) -> list[dict[str, Any]]:
     return spans
 
 
-def test_one_span_per_call_under_opentelemetry_instrument(stub: BedrockStub) -> None:
+def test_one_span_per_call_under_opentelemetry_instrument(server: BedrockServer) -> None:
     command = [
         str(Path(sys.executable).with_name("opentelemetry-instrument")),
         sys.executable,
@@ -45,7 +45,7 @@ def test_one_span_per_call_under_opentelemetry_instrument(stub: BedrockStub) -> 
     ]
     env = {
         **os.environ,
-        "BEDROCK_URL": stub.endpoint_url,
+        "BEDROCK_URL": server.url,
         "OTEL_TRACES_EXPORTER": "console",
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from bedrock_harness import CLIENT_ARGS, Driver, Telemetry
+from bedrock_stub import BedrockStub
 from botocore.client import BaseClient
 from opentelemetry.instrumentation.botocore import AiobotocoreInstrumentor, BotocoreInstrumentor
 from opentelemetry.instrumentation.botocore.extensions import (
@@ -16,6 +17,7 @@ from opentelemetry.instrumentation.botocore.extensions import (
     _BOTOCORE_EXTENSIONS,
 )
 
+from routewatch.collector.devservers.bedrock import BedrockServer
 from routewatch.instrumentation import semconv
 
 ROUTEWATCH_SCOPE = "routewatch.instrumentation.bedrock"
@@ -92,7 +94,7 @@ def test_upstream_still_traces_other_bedrock_operations(
 ) -> None:
     _start_both(order, upstream, instrument)
 
-    with pytest.raises(Exception):  # noqa: B017 - the stub has no ApplyGuardrail; any error will do
+    with pytest.raises(Exception):  # noqa: B017 - the local server has no ApplyGuardrail; any error will do
         sync_driver.client.apply_guardrail(
             guardrailIdentifier="g",
             guardrailVersion="1",
@@ -126,7 +128,10 @@ def test_uninstrumenting_routewatch_gives_bedrock_back_to_upstream(
 
 
 def test_uninstrumenting_both_in_any_order_restores_botocore(
-    telemetry: Telemetry, upstream: Callable[[], None], instrument: Callable[..., Any], stub: Any
+    telemetry: Telemetry,
+    upstream: Callable[[], None],
+    instrument: Callable[..., Any],
+    server: BedrockServer,
 ) -> None:
     original = BaseClient.__dict__["_make_api_call"]
     routewatch = _start_both("routewatch-first", upstream, instrument)
@@ -137,7 +142,7 @@ def test_uninstrumenting_both_in_any_order_restores_botocore(
     import boto3
 
     client = boto3.session.Session().client(
-        "bedrock-runtime", endpoint_url=stub.endpoint_url, **CLIENT_ARGS
+        "bedrock-runtime", endpoint_url=server.url, **CLIENT_ARGS
     )
     client.converse(modelId=MODEL, messages=MESSAGES)
     assert telemetry.spans() == []
@@ -149,7 +154,7 @@ def test_one_span_per_invoke_agent(
     telemetry: Telemetry,
     upstream: Callable[[], None],
     instrument: Callable[..., Any],
-    stub: Any,
+    stub: BedrockStub,
 ) -> None:
     import boto3
 

@@ -43,13 +43,27 @@ EXPECTED_INPUT = [
         "parts": [{"type": "tool_call_response", "id": "t1", "response": [{"text": "found"}]}],
     },
 ]
-EXPECTED_OUTPUT = [
-    {
-        "role": "assistant",
-        "parts": [{"type": "text", "content": "Hello there"}],
-        "finish_reason": "stop",
-    }
-]
+
+
+def expected_output(answer: str) -> list[dict[str, Any]]:
+    """gen_ai.output.messages for the answer text the app received."""
+    return [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": answer}],
+            "finish_reason": "stop",
+        }
+    ]
+
+
+def converse_text(result: dict[str, Any]) -> str:
+    return "".join(block["text"] for block in result["output"]["message"]["content"])
+
+
+def stream_text(events: list[dict[str, Any]]) -> str:
+    return "".join(
+        e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+    )
 
 
 def _content(telemetry: Telemetry) -> dict[str, Any]:
@@ -98,21 +112,22 @@ def capturing(instrument: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_converse_content(driver: Driver, telemetry: Telemetry, capturing: None) -> None:
-    driver.converse(**CONVERSE)
+    answer = converse_text(driver.converse(**CONVERSE))
 
+    assert answer
     assert _content(telemetry) == {
         semconv.GEN_AI_SYSTEM_INSTRUCTIONS: [{"type": "text", "content": "Be brief."}],
         semconv.GEN_AI_INPUT_MESSAGES: EXPECTED_INPUT,
-        semconv.GEN_AI_OUTPUT_MESSAGES: EXPECTED_OUTPUT,
+        semconv.GEN_AI_OUTPUT_MESSAGES: expected_output(answer),
     }
 
 
 def test_converse_stream_content(driver: Driver, telemetry: Telemetry, capturing: None) -> None:
-    driver.converse_stream(**CONVERSE)
+    answer = stream_text(driver.converse_stream(**CONVERSE))
 
     content = _content(telemetry)
     assert content[semconv.GEN_AI_INPUT_MESSAGES] == EXPECTED_INPUT
-    assert content[semconv.GEN_AI_OUTPUT_MESSAGES] == EXPECTED_OUTPUT  # deltas joined
+    assert content[semconv.GEN_AI_OUTPUT_MESSAGES] == expected_output(answer)  # deltas joined
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["invoke", "invoke-stream"])
@@ -126,21 +141,26 @@ def test_claude_body_content(
         "messages": [{"role": "user", "content": "Hi"}],
     }
     model = "anthropic.claude-3-haiku-20240307-v1:0"
-    driver.invoke_stream(model, body) if stream else driver.invoke(model, body)
+    if stream:
+        chunks = driver.invoke_stream(model, body)
+        answer = "".join(c["delta"]["text"] for c in chunks if c["type"] == "content_block_delta")
+    else:
+        answer = driver.invoke(model, body)["content"][0]["text"]
 
+    assert answer
     assert _content(telemetry) == {
         semconv.GEN_AI_SYSTEM_INSTRUCTIONS: [{"type": "text", "content": "Be brief."}],
         semconv.GEN_AI_INPUT_MESSAGES: [
             {"role": "user", "parts": [{"type": "text", "content": "Hi"}]}
         ],
-        semconv.GEN_AI_OUTPUT_MESSAGES: EXPECTED_OUTPUT,
+        semconv.GEN_AI_OUTPUT_MESSAGES: expected_output(answer),
     }
 
 
 def test_cohere_command_r_history_and_preamble(
     driver: Driver, telemetry: Telemetry, capturing: None
 ) -> None:
-    driver.invoke(
+    body = driver.invoke(
         "cohere.command-r-v1:0",
         {
             "message": "Hi",
@@ -155,14 +175,15 @@ def test_cohere_command_r_history_and_preamble(
         {"role": "assistant", "parts": [{"type": "text", "content": "Hello"}]},
         {"role": "user", "parts": [{"type": "text", "content": "Hi"}]},
     ]
-    assert content[semconv.GEN_AI_OUTPUT_MESSAGES] == EXPECTED_OUTPUT
+    assert content[semconv.GEN_AI_OUTPUT_MESSAGES] == expected_output(body["text"])
 
 
 def test_completion_prompt_content(driver: Driver, telemetry: Telemetry, capturing: None) -> None:
-    driver.invoke_stream("meta.llama3-8b-instruct-v1:0", {"prompt": "Hi"})
+    chunks = driver.invoke_stream("meta.llama3-8b-instruct-v1:0", {"prompt": "Hi"})
+    answer = "".join(chunk["generation"] for chunk in chunks)
 
     content = _content(telemetry)
     assert content[semconv.GEN_AI_INPUT_MESSAGES] == [
         {"role": "user", "parts": [{"type": "text", "content": "Hi"}]}
     ]
-    assert content[semconv.GEN_AI_OUTPUT_MESSAGES] == EXPECTED_OUTPUT
+    assert content[semconv.GEN_AI_OUTPUT_MESSAGES] == expected_output(answer)

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bedrock_harness import Driver, Telemetry
-from bedrock_stub import CACHE_READ, CACHE_WRITE, INPUT, OUTPUT
+from bedrock_harness import CACHE_READ, CACHE_WRITE, INPUT, OUTPUT, Driver, Telemetry
 
 from routewatch.instrumentation import semconv
 from routewatch.instrumentation.pricing import Price, load_price_table
@@ -108,7 +107,7 @@ def price_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str
                 {
                     "models": {
                         SONNET_3_5: {"input": 0.01, "output": 0.02},
-                        "acme.custom-v1": {
+                        "meta.llama9-custom-v1:0": {
                             "input": 0.5,
                             "output": 1,
                             "cache_read": 0,
@@ -121,7 +120,7 @@ def price_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str
         (
             "prices.yaml",
             f"models:\n  {SONNET_3_5}: {{input: 0.01, output: 0.02}}\n"
-            "  acme.custom-v1:\n    input: 0.5\n    output: 1\n"
+            "  meta.llama9-custom-v1:0:\n    input: 0.5\n    output: 1\n"
             "    cache_read: 0\n    cache_write: 0\n",
         ),
     ],
@@ -138,20 +137,20 @@ def test_price_file_overrides_and_adds_models(
     price_file(name, text)
     instrument()
     driver.converse(modelId=SONNET_3_5, messages=MESSAGES)
-    driver.converse(modelId="acme.custom-v1", messages=MESSAGES)
+    driver.converse(modelId="meta.llama9-custom-v1:0", messages=MESSAGES)
 
     costs = {
         p.attributes[semconv.GEN_AI_REQUEST_MODEL]: p.value
         for p in telemetry.points(semconv.HYBRID_ROUTING_COST)
     }
     assert costs[SONNET_3_5] == pytest.approx(_cost(Price(0.01, 0.02)))
-    assert costs["acme.custom-v1"] == pytest.approx((INPUT * 0.5 + OUTPUT * 1) / 1000)
+    assert costs["meta.llama9-custom-v1:0"] == pytest.approx((INPUT * 0.5 + OUTPUT * 1) / 1000)
     # A model the user priced is a known model: named on metrics, not _OTHER.
     models = {
         p.attributes[semconv.GEN_AI_REQUEST_MODEL]
         for p in telemetry.points(semconv.GEN_AI_CLIENT_OPERATION_DURATION)
     }
-    assert models == {SONNET_3_5, "acme.custom-v1"}
+    assert models == {SONNET_3_5, "meta.llama9-custom-v1:0"}
 
 
 @pytest.mark.parametrize(
@@ -218,7 +217,9 @@ def test_price_file_error_names_the_key_path(tmp_path: Path) -> None:
 def test_model_without_price_records_no_cost_and_says_so_once(
     driver: Driver, telemetry: Telemetry, instrumented: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model = f"acme.never-priced-{driver.name}-v1"  # "once" is per process
+    # A model the local server serves (a known family) but no price table lists; "once" is per
+    # process, so the id is unique to this test.
+    model = f"meta.llama9-never-priced-{driver.name}-v1:0"
     with caplog.at_level(logging.WARNING, logger="routewatch.instrumentation"):
         driver.converse(modelId=model, messages=MESSAGES)
         driver.converse(modelId=model, messages=MESSAGES)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from bedrock_harness import AsyncDriver, SyncDriver, Telemetry
-from bedrock_stub import BedrockStub, Fault
 from opentelemetry.trace import StatusCode
 
+from routewatch.collector.devservers.bedrock import BedrockServer
 from routewatch.instrumentation import semconv
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -74,12 +74,14 @@ def test_sync_stream_iteration_stopped(
     sync_driver: SyncDriver, telemetry: Telemetry, instrumented: Any
 ) -> None:
     result = sync_driver.client.invoke_model_with_response_stream(modelId=MODEL, body=CLAUDE_BODY)
-    for _event in result["body"]:
+    for event in result["body"]:
+        first = json.loads(event["chunk"]["bytes"])
         break
 
     span = _ended_once(telemetry)
     assert span.status.status_code is StatusCode.UNSET
-    assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == "msg_bdrk_01"  # from the first chunk
+    # Read from the first chunk, the only one the app took.
+    assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == first["message"]["id"]
 
 
 def test_sync_stream_abandoned_is_ended_when_collected(
@@ -94,24 +96,30 @@ def test_sync_stream_abandoned_is_ended_when_collected(
     assert span.status.status_code is StatusCode.UNSET
 
 
+# Faults of the local server: a stream that breaks after `after_chunks` events.
+CUT = {"mode": "cut", "after_chunks": 2}
+EXCEPTION = {"mode": "exception", "after_chunks": 2}
+THROTTLED = {"mode": "exception", "after_chunks": 1, "stream_exception": "throttlingException"}
+
+
 @pytest.mark.parametrize(
     ("fault", "error_type"),
     [
-        (Fault(drop_after=2), "ProtocolError"),
-        (Fault(exception_after=2), "modelStreamErrorException"),
-        (Fault(exception_after=1, exception_type="throttlingException"), "throttlingException"),
+        (CUT, "ProtocolError"),
+        (EXCEPTION, "modelStreamErrorException"),
+        (THROTTLED, "throttlingException"),
     ],
     ids=["connection-dropped", "exception-event", "throttled-mid-stream"],
 )
 def test_sync_stream_broken_midway(
-    fault: Fault,
+    fault: dict[str, Any],
     error_type: str,
     sync_driver: SyncDriver,
-    stub: BedrockStub,
+    server: BedrockServer,
     telemetry: Telemetry,
     instrumented: Any,
 ) -> None:
-    stub.fail_next(fault)
+    server.inject("stream_break", **fault)
     stream = sync_driver.client.converse_stream(**PARAMS)["stream"]
     received = []
     with pytest.raises(Exception) as raised:
@@ -131,9 +139,9 @@ def test_sync_stream_broken_midway(
 
 
 def test_sync_invoke_stream_broken_midway(
-    sync_driver: SyncDriver, stub: BedrockStub, telemetry: Telemetry, instrumented: Any
+    sync_driver: SyncDriver, server: BedrockServer, telemetry: Telemetry, instrumented: Any
 ) -> None:
-    stub.fail_next(Fault(exception_after=3, exception_type="internalServerException"))
+    server.inject("stream_break", after_chunks=3, stream_exception="internalServerException")
     result = sync_driver.client.invoke_model_with_response_stream(modelId=MODEL, body=CLAUDE_BODY)
     with pytest.raises(Exception, match="internalServerException"):
         list(result["body"])
@@ -189,15 +197,17 @@ def test_async_stream_iteration_stopped(
         result = await async_driver.client.invoke_model_with_response_stream(
             modelId=MODEL, body=CLAUDE_BODY
         )
-        async for _event in result["body"]:
+        async for event in result["body"]:
+            first.update(json.loads(event["chunk"]["bytes"]))
             break
         # asyncio closes an abandoned async generator from its event loop.
         await asyncio.sleep(0)
 
+    first: dict[str, Any] = {}
     async_driver.run(read())
     span = _ended_once(telemetry)
     assert span.status.status_code is StatusCode.UNSET
-    assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == "msg_bdrk_01"
+    assert span.attributes[semconv.GEN_AI_RESPONSE_ID] == first["message"]["id"]
 
 
 def test_async_stream_abandoned_is_ended_when_collected(
@@ -215,21 +225,18 @@ def test_async_stream_abandoned_is_ended_when_collected(
 
 @pytest.mark.parametrize(
     ("fault", "error_type"),
-    [
-        (Fault(drop_after=2), "ClientPayloadError"),
-        (Fault(exception_after=2), "modelStreamErrorException"),
-    ],
+    [(CUT, "ClientPayloadError"), (EXCEPTION, "modelStreamErrorException")],
     ids=["connection-dropped", "exception-event"],
 )
 def test_async_stream_broken_midway(
-    fault: Fault,
+    fault: dict[str, Any],
     error_type: str,
     async_driver: AsyncDriver,
-    stub: BedrockStub,
+    server: BedrockServer,
     telemetry: Telemetry,
     instrumented: Any,
 ) -> None:
-    stub.fail_next(fault)
+    server.inject("stream_break", **fault)
 
     async def read() -> None:
         stream = (await async_driver.client.converse_stream(**PARAMS))["stream"]

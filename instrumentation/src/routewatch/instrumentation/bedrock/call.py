@@ -15,6 +15,7 @@ from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, Context
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, StatusCode, set_span_in_context
 
 from routewatch.instrumentation import semconv
+from routewatch.instrumentation.attribute_sets import AttributeSets
 from routewatch.instrumentation.bedrock.completion import Completion
 from routewatch.instrumentation.bedrock.families import (
     GENERIC,
@@ -48,6 +49,7 @@ class ModelCall:
         "_first_chunk",
         "_handler",
         "_metric_attributes",
+        "_metric_key",
         "_model",
         "_price",
         "_start",
@@ -66,7 +68,8 @@ class ModelCall:
         span: Span,
         parent: Context,
         attempt: attempts.Attempt | None,
-        metric_attributes: dict[str, Any],
+        metric_key: tuple[str, ...],
+        metric_attributes: Mapping[str, Any],
         model: str,
         price: Price | None,
     ) -> None:
@@ -75,6 +78,8 @@ class ModelCall:
         self._handler = handler
         self.span = span
         self._attempt = attempt
+        # Metric attribute dicts are shared (telemetry.attribute_sets): never modified here.
+        self._metric_key = metric_key
         self._metric_attributes = metric_attributes
         self._model = model
         self._price = price
@@ -149,21 +154,25 @@ class ModelCall:
 
     def _record(self, error: str | None, description: str | None) -> None:
         telemetry = self._telemetry
+        sets = telemetry.attribute_sets
+        key = self._metric_key
         attributes = self._metric_attributes
         if error is not None:
-            attributes = {**attributes, semconv.ERROR_TYPE: error}
+            base = attributes
+            key = (*key, error)
+            attributes = sets.get(key, lambda: {**base, semconv.ERROR_TYPE: error})
         telemetry.duration.record(max(default_timer() - self._start, 0.0), attributes)
 
         completion = self._completion
         total_input = completion.total_input_tokens
         if total_input is not None:
             telemetry.token_usage.record(
-                total_input, {**attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}
+                total_input, _with_token_type(sets, key, attributes, semconv.TOKEN_TYPE_INPUT)
             )
         if completion.output_tokens is not None:
             telemetry.token_usage.record(
                 completion.output_tokens,
-                {**attributes, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT},
+                _with_token_type(sets, key, attributes, semconv.TOKEN_TYPE_OUTPUT),
             )
         if self._price is not None and completion.has_usage:
             self._record_cost(self._price, completion)
@@ -185,14 +194,47 @@ class ModelCall:
             completion.cache_read_tokens or 0,
             completion.cache_write_tokens or 0,
         )
-        attributes: dict[str, Any] = {semconv.GEN_AI_REQUEST_MODEL: self._model}
+        route = operation = None
         if self._attempt is not None:
-            route_attributes = safe_invoke(lambda: dict(self._attempt.attributes))  # type: ignore[union-attr]
-            if route_attributes:
-                for key in (semconv.HYBRID_ROUTING_ROUTE, semconv.HYBRID_ROUTING_OPERATION):
-                    if key in route_attributes:
-                        attributes[key] = route_attributes[key]
+            try:
+                route_attributes = self._attempt.attributes
+                route = route_attributes.get(semconv.HYBRID_ROUTING_ROUTE)
+                operation = route_attributes.get(semconv.HYBRID_ROUTING_OPERATION)
+            except Exception:  # the cost is still counted, without its route
+                _logger.debug("routewatch: unreadable attempt attributes", exc_info=True)
+        model = self._model
+        attributes = self._telemetry.attribute_sets.get(
+            ("cost", model, route, operation), lambda: _cost_attributes(model, route, operation)
+        )
         self._telemetry.cost.add(cost, attributes)
+
+
+def _with_token_type(
+    sets: AttributeSets, key: tuple[str, ...], attributes: Mapping[str, Any], token_type: str
+) -> Mapping[str, Any]:
+    return sets.get(
+        (*key, token_type), lambda: {**attributes, semconv.GEN_AI_TOKEN_TYPE: token_type}
+    )
+
+
+def _cost_attributes(model: str, route: str | None, operation: str | None) -> dict[str, str]:
+    attributes = {semconv.GEN_AI_REQUEST_MODEL: model}
+    if route is not None:
+        attributes[semconv.HYBRID_ROUTING_ROUTE] = route
+    if operation is not None:
+        attributes[semconv.HYBRID_ROUTING_OPERATION] = operation
+    return attributes
+
+
+def _metric_attributes(operation_name: str, endpoint_url: str | None, model: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: operation_name,
+        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_AWS_BEDROCK,
+        **server_attributes(endpoint_url),
+    }
+    if model:
+        attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+    return attributes
 
 
 def _response_attributes(completion: Completion) -> dict[str, Any]:
@@ -257,31 +299,28 @@ def _begin(
     else:
         request = params
     operation_name = handler.operation_name(request)
-    metric_attributes = {
-        semconv.GEN_AI_OPERATION_NAME: operation_name,
-        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_AWS_BEDROCK,
-        **server_attributes(client.meta.endpoint_url),
-    }
+    metric_model, price = telemetry.resolve_model(model_id) if model_id else ("", None)
+    endpoint_url = client.meta.endpoint_url
+    metric_key = ("call", operation_name, endpoint_url, metric_model)
+    metric_attributes = telemetry.attribute_sets.get(
+        metric_key, lambda: _metric_attributes(operation_name, endpoint_url, metric_model)
+    )
     span_attributes = {**metric_attributes, **handler.request_attributes(request)}
-    metric_model, price = "", None
     if model_id:
-        metric_model, price = telemetry.resolve_model(model_id)
-        metric_attributes[semconv.GEN_AI_REQUEST_MODEL] = metric_model
         span_attributes[semconv.GEN_AI_REQUEST_MODEL] = model_id
 
-    # The attempt comes first: the model span is its child.
-    attempt = safe_invoke(attempts.begin_attempt, operation.route)
-    parent = context.get_current()
-    if attempt is not None:
-        parent = safe_invoke(lambda: attempt.context) or parent
-    span = safe_invoke(
-        telemetry.tracer.start_span,
-        f"{operation_name} {model_id}" if model_id else operation_name,
-        context=parent,
-        kind=SpanKind.CLIENT,
-        attributes=span_attributes,
-    )
-    if span is None:
+    # The attempt comes first: the model span is its child. begin_attempt never raises.
+    attempt = attempts.begin_attempt(operation.route)
+    parent = context.get_current() if attempt is None else _attempt_context(attempt)
+    try:
+        span = telemetry.tracer.start_span(
+            f"{operation_name} {model_id}" if model_id else operation_name,
+            context=parent,
+            kind=SpanKind.CLIENT,
+            attributes=span_attributes,
+        )
+    except Exception:  # the call goes on untraced; its attempt is still ended with it
+        _logger.debug("routewatch: starting a Bedrock span failed", exc_info=True)
         span = INVALID_SPAN
     if telemetry.capture_content and span.is_recording():
         safe_invoke(_capture_request, span, handler, request)
@@ -292,10 +331,19 @@ def _begin(
         span=span,
         parent=parent,
         attempt=attempt,
+        metric_key=metric_key,
         metric_attributes=metric_attributes,
         model=metric_model,
         price=price,
     )
+
+
+def _attempt_context(attempt: attempts.Attempt) -> Context:
+    try:
+        return attempt.context
+    except Exception:  # a broken attempt must not cost the call its span
+        _logger.debug("routewatch: attempt without a context", exc_info=True)
+        return context.get_current()
 
 
 def _capture_request(span: Span, handler: Handler, request: Mapping[str, Any]) -> None:

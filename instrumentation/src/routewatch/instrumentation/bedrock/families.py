@@ -36,7 +36,8 @@ def params(**paths: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
 def dig(obj: Any, *path: str) -> Any:
     """obj[path[0]][path[1]]..., or None where a level is missing or not a mapping."""
     for key in path:
-        if not isinstance(obj, Mapping):
+        # botocore hands over dicts: the exact type check spares the ABC check per level.
+        if type(obj) is not dict and not isinstance(obj, Mapping):
             return None
         obj = obj.get(key)
     return obj
@@ -73,7 +74,10 @@ class Handler:
         attributes: dict[str, Any] = {}
         for attribute, paths in self.params.items():
             for path in paths:
-                value = _attribute_value(attribute, dig(request, *path))
+                found = dig(request, *path)
+                if found is None:  # most parameters are absent from most requests
+                    continue
+                value = _attribute_value(attribute, found)
                 if value is not None:
                     attributes[attribute] = value
                     break

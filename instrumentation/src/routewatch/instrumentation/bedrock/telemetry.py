@@ -7,6 +7,7 @@ from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import TracerProvider, get_tracer
 
 from routewatch.instrumentation import semconv
+from routewatch.instrumentation.attribute_sets import AttributeSets
 from routewatch.instrumentation.pricing import Price, PriceTable
 from routewatch.instrumentation.utils import warn_once
 from routewatch.instrumentation.version import __version__
@@ -53,6 +54,7 @@ class BedrockTelemetry:
         self.prices = prices
         self.capture_content = capture_content
         self._models: dict[str, tuple[str, Price | None]] = {}
+        self.attribute_sets = AttributeSets()
 
     def resolve_model(self, model_id: str) -> tuple[str, Price | None]:
         """(the model attribute value for metrics, its price). Models without a price are

@@ -95,6 +95,8 @@ class OperationSource:
 
 
 def _as_name(value: Any) -> str | None:
+    if type(value) is str:  # the common case, without the checks below
+        return value or None
     if value is _MISSING or value is None:
         return None
     if isinstance(value, enum.Enum):

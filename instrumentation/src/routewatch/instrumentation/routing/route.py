@@ -53,6 +53,20 @@ def error_type_of(error: BaseException) -> str:
     return type(error).__qualname__
 
 
+def _verdict_attributes(
+    telemetry: RoutingTelemetry, operation: str, route: str, outcome: str
+) -> Mapping[str, str]:
+    """Attributes of hybrid_routing.attempts and .request.duration (the same three keys)."""
+    return telemetry.attribute_sets.get(
+        ("verdict", operation, route, outcome),
+        lambda: {
+            HYBRID_ROUTING_OPERATION: operation,
+            HYBRID_ROUTING_ROUTE: route,
+            HYBRID_ROUTING_OUTCOME: outcome,
+        },
+    )
+
+
 # Metric calls go through safe_invoke one by one: a failing instrument must not cost a span
 # or the route's bookkeeping.
 
@@ -84,10 +98,19 @@ class LiveAttempt:
         self.outcome: str | None = None  # None while in flight
         self._route = route
         self._ended = False
-        self._attributes: Mapping[str, str] = MappingProxyType(
-            {HYBRID_ROUTING_OPERATION: route.operation, HYBRID_ROUTING_ROUTE: path}
+        operation = route.operation
+        # Shared by every attempt of this operation and path: read-only for extensions.
+        self._attributes: Mapping[str, str] = route.telemetry.attribute_sets.get(
+            ("attempt", operation, path),
+            lambda: MappingProxyType(
+                {HYBRID_ROUTING_OPERATION: operation, HYBRID_ROUTING_ROUTE: path}
+            ),
         )
-        attributes: dict[str, str | int] = {**self._attributes, HYBRID_ROUTING_ATTEMPT: number}
+        attributes: dict[str, str | int] = {
+            HYBRID_ROUTING_OPERATION: operation,
+            HYBRID_ROUTING_ROUTE: path,
+            HYBRID_ROUTING_ATTEMPT: number,
+        }
         if fallback_from is not None:
             from_path, reason = fallback_from
             attributes[HYBRID_ROUTING_FALLBACK_FROM] = from_path
@@ -195,11 +218,7 @@ class RouteState:
         safe_invoke(
             self.telemetry.attempts.add,
             1,
-            {
-                HYBRID_ROUTING_OPERATION: self.operation,
-                HYBRID_ROUTING_ROUTE: attempt.path,
-                HYBRID_ROUTING_OUTCOME: outcome,
-            },
+            _verdict_attributes(self.telemetry, self.operation, attempt.path, outcome),
         )
 
     def record_cache_lookup(self, hit: bool) -> None:
@@ -246,11 +265,7 @@ class RouteState:
         safe_invoke(
             self.telemetry.request_duration.record,
             duration,
-            {
-                HYBRID_ROUTING_OPERATION: self.operation,
-                HYBRID_ROUTING_ROUTE: route,
-                HYBRID_ROUTING_OUTCOME: outcome,
-            },
+            _verdict_attributes(self.telemetry, self.operation, route, outcome),
         )
 
 

@@ -13,6 +13,7 @@ from typing import Final
 from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import Tracer, TracerProvider, get_tracer
 
+from routewatch.instrumentation.attribute_sets import AttributeSets
 from routewatch.instrumentation.routing.bounded import BoundedValues
 from routewatch.instrumentation.semconv import (
     DURATION_BUCKETS,
@@ -56,6 +57,7 @@ class RoutingTelemetry:
         )
         self.operations = BoundedValues(MAX_OPERATIONS)
         self.error_types = BoundedValues(MAX_ERROR_TYPES)
+        self.attribute_sets = AttributeSets()
 
 
 _current: RoutingTelemetry | None = None
