@@ -1,5 +1,6 @@
 """Reader over OTLP protobuf `ExportMetricsServiceRequest`: feeds an `EmfBatch` directly.
 
+It reads the request through its view (`otlp_view`: attributes and bucket arrays as bytes).
 Point attributes come from a process-wide `AttributeCache` (see `otlp_attributes`): the same
 tuple object for the same attributes, so create the batch with `stable_attributes=True`.
 """
@@ -12,17 +13,11 @@ from typing import Any
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from routewatch.exporters.emf.encode import EmfBatch
-from routewatch.exporters.emf.otlp_attributes import (
-    EXPONENTIAL_HISTOGRAM_POINT,
-    HISTOGRAM_POINT,
-    NUMBER_POINT,
-    SUMMARY_POINT,
-    AttributeCache,
-    attributes,
-)
+from routewatch.exporters.emf.otlp_attributes import AttributeCache, attributes
+from routewatch.exporters.emf.otlp_view import metrics_view, unpack
 
 STABLE_ATTRIBUTES = True
 _ATTRIBUTES = AttributeCache()
@@ -32,7 +27,7 @@ _CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 
 def read_otlp_metrics(batch: EmfBatch, request: ExportMetricsServiceRequest) -> None:
     """Feed every point of `request` to `batch`."""
-    for rm in request.resource_metrics:
+    for rm in metrics_view(request).resource_metrics:
         batch.resource(attributes(rm.resource.attributes))
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
@@ -44,7 +39,8 @@ def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
     return ids or None
 
 
-def _read_metric(batch: EmfBatch, metric: Metric) -> None:
+def _read_metric(batch: EmfBatch, metric: Any) -> None:
+    """`metric`: a Metric of the view."""
     attrs_of = _ATTRIBUTES.of
     kind = metric.WhichOneof("data")
     name, unit = metric.name, metric.unit
@@ -56,7 +52,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for p in data.data_points:
             add_sum(
                 info,
-                attrs_of(p, NUMBER_POINT),
+                attrs_of(p.attributes),
                 # the start time only matters to delta conversion
                 p.start_time_unix_nano if cumulative else 0,
                 p.time_unix_nano,
@@ -73,7 +69,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for p in points:
             gauge(
                 info,
-                attrs_of(p, NUMBER_POINT),
+                attrs_of(p.attributes),
                 p.time_unix_nano,
                 p.as_double or p.as_int,
                 _trace_ids(p.exemplars) if p.exemplars else None,
@@ -83,10 +79,16 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         info = batch.metric(name, unit)
         cumulative = hdata.aggregation_temporality == _CUMULATIVE
         histogram = batch.histogram
+        raw_bounds: bytes | None = None
+        bounds: list[float] = []
         for h in hdata.data_points:
+            if h.explicit_bounds != raw_bounds:
+                # points of a metric share their bounds: the same list object for the core
+                raw_bounds = h.explicit_bounds
+                bounds = list(unpack("d", raw_bounds))
             histogram(
                 info,
-                attrs_of(h, HISTOGRAM_POINT),
+                attrs_of(h.attributes),
                 h.start_time_unix_nano if cumulative else 0,
                 h.time_unix_nano,
                 h.count,
@@ -94,8 +96,8 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
                 # optional fields: a non-zero value is set, only 0 needs asking
                 lo if (lo := h.min) or h.HasField("min") else None,
                 hi if (hi := h.max) or h.HasField("max") else None,
-                h.explicit_bounds,
-                h.bucket_counts,
+                bounds,
+                unpack("Q", h.bucket_counts),
                 cumulative,
                 _trace_ids(h.exemplars) if h.exemplars else None,
             )
@@ -106,7 +108,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for e in edata.data_points:
             batch.exp_histogram(
                 info,
-                attrs_of(e, EXPONENTIAL_HISTOGRAM_POINT),
+                attrs_of(e.attributes),
                 e.start_time_unix_nano,
                 e.time_unix_nano,
                 e.count,
@@ -127,7 +129,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for s in metric.summary.data_points:
             batch.summary(
                 info,
-                attrs_of(s, SUMMARY_POINT),
+                attrs_of(s.attributes),
                 s.start_time_unix_nano,
                 s.time_unix_nano,
                 s.count,
