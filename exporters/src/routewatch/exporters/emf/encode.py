@@ -319,8 +319,14 @@ class EmfEncoder:
 
     def layout(self, info: MetricInfo, bounds: Sequence[float]) -> _Layout:
         """The bucket layout for `bounds`, remembered on the metric (its points share it)."""
-        if bounds is info.bounds or (info.layout is not None and bounds == info.bounds):
+        if bounds is info.bounds:
             return info.layout  # type: ignore[return-value]
+        if info.layout is not None and bounds == info.bounds:
+            if isinstance(bounds, list | tuple):
+                # the reader's new object for the same bounds (a new request): found by
+                # identity from the next point on
+                info.bounds = bounds
+            return info.layout
         key = tuple(bounds)
         found = self._layouts.get(key)
         if found is None:

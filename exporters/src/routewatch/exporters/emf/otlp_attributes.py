@@ -11,7 +11,7 @@ attributes, so the EMF core can also find them by identity.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -31,7 +31,7 @@ class AttributeCache:
 
     def of(self, raw: Sequence[bytes]) -> AttributeItems:
         """`raw`: the serialised KeyValues, in order (a view point's `attributes`)."""
-        key = tuple(raw[:])
+        key = tuple(raw)
         found = self._items.get(key)
         if found is None:
             found = attribute_items([KeyValue.FromString(kv) for kv in key])
@@ -40,6 +40,11 @@ class AttributeCache:
                     self._items.clear()
                 self._items[key] = found
         return found
+
+    def finder(self) -> Callable[[tuple[bytes, ...]], AttributeItems | None]:
+        """A fast lookup of cached attributes by the tuple of their KeyValues' bytes (None
+        when not cached: then ask `of`). Hot loops bind it once."""
+        return self._items.get
 
 
 def attribute_items(kvs: Iterable[KeyValue]) -> AttributeItems:

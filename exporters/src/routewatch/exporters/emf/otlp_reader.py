@@ -7,6 +7,7 @@ tuple object for the same attributes, so create the batch with `stable_attribute
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from routewatch.exporters.emf.encode import EmfBatch
 from routewatch.exporters.emf.otlp_attributes import AttributeCache, attributes
-from routewatch.exporters.emf.otlp_view import metrics_view, unpack
+from routewatch.exporters.emf.otlp_view import metrics_view, unpack, unpacker
 
 STABLE_ATTRIBUTES = True
 _ATTRIBUTES = AttributeCache()
@@ -40,8 +41,9 @@ def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
 
 
 def _read_metric(batch: EmfBatch, metric: Any) -> None:
-    """`metric`: a Metric of the view."""
-    attrs_of = _ATTRIBUTES.of
+    """`metric`: a Metric of the view. Per point: the attributes are looked up by the tuple of
+    their KeyValues' bytes (decoded only when not cached yet)."""
+    find, decode = _ATTRIBUTES.finder(), _ATTRIBUTES.of
     kind = metric.WhichOneof("data")
     name, unit = metric.name, metric.unit
     if kind == "sum" and metric.sum.is_monotonic:
@@ -50,9 +52,10 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         cumulative = data.aggregation_temporality == _CUMULATIVE
         add_sum = batch.sum
         for p in data.data_points:
+            key = tuple(p.attributes[:])
             add_sum(
                 info,
-                attrs_of(p.attributes),
+                decode(key) if (attrs := find(key)) is None else attrs,
                 # the start time only matters to delta conversion
                 p.start_time_unix_nano if cumulative else 0,
                 p.time_unix_nano,
@@ -67,9 +70,10 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         info = batch.metric(name, unit)
         gauge = batch.gauge
         for p in points:
+            key = tuple(p.attributes[:])
             gauge(
                 info,
-                attrs_of(p.attributes),
+                decode(key) if (attrs := find(key)) is None else attrs,
                 p.time_unix_nano,
                 p.as_double or p.as_int,
                 _trace_ids(p.exemplars) if p.exemplars else None,
@@ -81,14 +85,22 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         histogram = batch.histogram
         raw_bounds: bytes | None = None
         bounds: list[float] = []
+        counts_of = unpacker("Q", 1)
         for h in hdata.data_points:
-            if h.explicit_bounds != raw_bounds:
+            raw = h.explicit_bounds
+            if raw != raw_bounds:
                 # points of a metric share their bounds: the same list object for the core
-                raw_bounds = h.explicit_bounds
-                bounds = list(unpack("d", raw_bounds))
+                raw_bounds = raw
+                bounds = list(unpack("d", raw))
+                counts_of = unpacker("Q", len(bounds) + 1)
+            try:
+                counts = counts_of(h.bucket_counts)
+            except struct.error:  # not one more count than bounds: the core counts it
+                counts = unpack("Q", h.bucket_counts)
+            key = tuple(h.attributes[:])
             histogram(
                 info,
-                attrs_of(h.attributes),
+                decode(key) if (attrs := find(key)) is None else attrs,
                 h.start_time_unix_nano if cumulative else 0,
                 h.time_unix_nano,
                 h.count,
@@ -97,7 +109,7 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
                 lo if (lo := h.min) or h.HasField("min") else None,
                 hi if (hi := h.max) or h.HasField("max") else None,
                 bounds,
-                unpack("Q", h.bucket_counts),
+                counts,
                 cumulative,
                 _trace_ids(h.exemplars) if h.exemplars else None,
             )
@@ -108,7 +120,7 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         for e in edata.data_points:
             batch.exp_histogram(
                 info,
-                attrs_of(e.attributes),
+                decode(e.attributes),
                 e.start_time_unix_nano,
                 e.time_unix_nano,
                 e.count,
@@ -129,7 +141,7 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         for s in metric.summary.data_points:
             batch.summary(
                 info,
-                attrs_of(s.attributes),
+                decode(s.attributes),
                 s.start_time_unix_nano,
                 s.time_unix_nano,
                 s.count,

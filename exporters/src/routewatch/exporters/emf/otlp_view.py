@@ -20,6 +20,7 @@ so those `bytes` fields always hold the whole arrays (a test pins it). The view'
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -83,15 +84,21 @@ def metrics_view(request: Message) -> Any:
     return MetricsView.FromString(request.SerializeToString())
 
 
-_STRUCTS: dict[tuple[str, int], struct.Struct] = {}
+_STRUCTS: dict[tuple[str, int], Callable[[bytes], tuple[Any, ...]]] = {}
+
+
+def unpacker(kind: str, size: int) -> Callable[[bytes], tuple[Any, ...]]:
+    """Unpacks a packed array of `size` fixed-size little-endian elements (`Q`: fixed64,
+    `d`: double); `struct.error` when the array has another size."""
+    key = (kind, size)
+    found = _STRUCTS.get(key)
+    if found is None:
+        if len(_STRUCTS) > 4096:
+            _STRUCTS.clear()
+        found = _STRUCTS[key] = struct.Struct(f"<{size}{kind}").unpack
+    return found
 
 
 def unpack(kind: str, raw: bytes) -> tuple[Any, ...]:
-    """A packed array of fixed-size little-endian elements (`Q`: fixed64, `d`: double)."""
-    key = (kind, len(raw))
-    unpacker = _STRUCTS.get(key)
-    if unpacker is None:
-        if len(_STRUCTS) > 4096:
-            _STRUCTS.clear()
-        unpacker = _STRUCTS[key] = struct.Struct(f"<{len(raw) // 8}{kind}")
-    return unpacker.unpack(raw)
+    """A packed array of fixed-size (8-byte) little-endian elements, whatever its size."""
+    return unpacker(kind, len(raw) // 8)(raw)
