@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -21,8 +22,9 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     ScopeMetrics,
 )
 
-from routewatch.exporters.emf.otlp_attributes import AttributeCache
-from routewatch.exporters.emf.otlp_view import metrics_view
+from routewatch.exporters.emf import EmfConfig, EmfEncoder, read_otlp_metrics
+from routewatch.exporters.emf.otlp_attributes import AttributeCache, AttributeColumns
+from routewatch.exporters.emf.otlp_view import metrics_view, metrics_views
 
 
 def kv(key: str, value: AnyValue) -> KeyValue:
@@ -130,3 +132,82 @@ def test_cache_is_bounded() -> None:
     for i, point in enumerate(points):
         assert cache.of(point.attributes) == (("i", i),)
     assert len(cache._items) <= 10
+
+
+def test_attribute_columns_found_by_equal_bytes_only() -> None:
+    columns = AttributeColumns(limit_bytes=1000)
+    a, b = (("k", "a"),), (("k", "b"),)
+    columns.put(b"x" * 10, (a, b))
+    assert columns.get(b"x" * 10) == (a, b)
+    assert columns.get(b"x" * 9 + b"y") is None  # same size, other bytes
+    assert columns.get(b"x" * 11) is None
+
+
+def test_attribute_columns_are_bounded_by_size() -> None:
+    columns = AttributeColumns(limit_bytes=100)
+    columns.put(b"a" * 101, ())  # larger than the whole cache: not kept
+    assert columns.get(b"a" * 101) is None
+    for i in range(30):
+        columns.put(bytes([i]) * 10, ((str(i), i),))
+        assert columns.get(bytes([i]) * 10) == ((str(i), i),)
+    assert columns._bytes <= 100
+    assert sum(len(same) for same in columns._by_size.values()) <= 10
+
+
+def column_keys(*metrics: Metric) -> list[bytes]:
+    request = ExportMetricsServiceRequest(
+        resource_metrics=[ResourceMetrics(scope_metrics=[ScopeMetrics(metrics=metrics)])]
+    )
+    _, attributes_view = metrics_views(request)
+    return [
+        metric.SerializeToString()
+        for metric in attributes_view.resource_metrics[0].scope_metrics[0].metrics
+    ]
+
+
+def test_column_keys_depend_on_the_attributes_of_each_point_only() -> None:
+    other = [kv("route", AnyValue(string_value="mcp"))]
+
+    def gauge(name: str, *sets: list[KeyValue], value: float = 1.0) -> Metric:
+        points = [NumberDataPoint(attributes=s, as_double=value, time_unix_nano=5) for s in sets]
+        return Metric(name=name, unit="s", gauge=Gauge(data_points=points))
+
+    keys = column_keys(
+        gauge("a", ROUTE, other),
+        gauge("b", ROUTE, other, value=2.0),  # other name, unit and values: same column
+        gauge("c", other, ROUTE),  # other order
+        gauge("d", ROUTE + other),  # the same KeyValues, in one point
+        gauge("e", ROUTE, other, []),  # one more point, without attributes
+    )
+    assert keys[0] == keys[1]
+    assert len(set(keys[1:])) == 4
+
+
+def test_reader_takes_each_requests_own_attributes() -> None:
+    """Columns cached from one request never stand in for another request's attributes."""
+    encoder = EmfEncoder(EmfConfig(namespace="N"))
+
+    def routes_of(*sets: list[KeyValue]) -> list[str]:
+        points = [NumberDataPoint(attributes=s, as_double=1.0, time_unix_nano=10**15) for s in sets]
+        request = ExportMetricsServiceRequest(
+            resource_metrics=[
+                ResourceMetrics(
+                    scope_metrics=[
+                        ScopeMetrics(metrics=[Metric(name="m", gauge=Gauge(data_points=points))])
+                    ]
+                )
+            ]
+        )
+        batch = encoder.batch(stable_attributes=True)
+        read_otlp_metrics(batch, request)
+        return [
+            orjson.loads(message).get("route", "-")
+            for events in batch.events().values()
+            for _, message in events
+        ]
+
+    mcp = [kv("route", AnyValue(string_value="mcp"))]
+    assert routes_of(ROUTE, mcp) == ["direct", "mcp"]
+    assert routes_of(ROUTE, mcp) == ["direct", "mcp"]  # the cached column
+    assert routes_of(mcp, ROUTE) == ["mcp", "direct"]
+    assert routes_of(mcp, []) == ["mcp", "-"]

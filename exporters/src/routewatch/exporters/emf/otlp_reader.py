@@ -1,8 +1,10 @@
 """Reader over OTLP protobuf `ExportMetricsServiceRequest`: feeds an `EmfBatch` directly.
 
 It reads the request through its view (`otlp_view`: attributes and bucket arrays as bytes).
-Point attributes come from a process-wide `AttributeCache` (see `otlp_attributes`): the same
-tuple object for the same attributes, so create the batch with `stable_attributes=True`.
+Point attributes come, a metric at a time, from a process-wide `AttributeColumns` cache keyed
+by the metric in the attributes view, and else point by point from a process-wide
+`AttributeCache` (see `otlp_attributes`): either way the same tuple object for the same
+attributes, so create the batch with `stable_attributes=True`.
 """
 
 from __future__ import annotations
@@ -17,22 +19,43 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from routewatch.exporters.emf.encode import EmfBatch
-from routewatch.exporters.emf.otlp_attributes import AttributeCache, attributes
-from routewatch.exporters.emf.otlp_view import metrics_view, unpack, unpacker
+from routewatch.exporters.emf.otlp_attributes import (
+    AttributeCache,
+    AttributeColumn,
+    AttributeColumns,
+    attributes,
+)
+from routewatch.exporters.emf.otlp_view import metrics_views, unpack, unpacker
 
 STABLE_ATTRIBUTES = True
 _ATTRIBUTES = AttributeCache()
+COLUMNS = AttributeColumns()
 
 _CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 
 
 def read_otlp_metrics(batch: EmfBatch, request: ExportMetricsServiceRequest) -> None:
     """Feed every point of `request` to `batch`."""
-    for rm in metrics_view(request).resource_metrics:
+    view, attributes_view = metrics_views(request)
+    for rm, rm_attrs in zip(view.resource_metrics, attributes_view.resource_metrics, strict=True):
         batch.resource(attributes(rm.resource.attributes))
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                _read_metric(batch, metric)
+        for sm, sm_attrs in zip(rm.scope_metrics, rm_attrs.scope_metrics, strict=True):
+            for metric, metric_attrs in zip(sm.metrics, sm_attrs.metrics, strict=True):
+                _read_metric(batch, metric, metric_attrs.SerializeToString())
+
+
+def _column(points: Any, key: bytes) -> AttributeColumn:
+    """The attributes of `points` (a view's data points); `key`: their metric serialised from
+    the attributes view."""
+    column = COLUMNS.get(key)
+    if column is None:
+        # decoded only when not cached yet
+        find, decode = _ATTRIBUTES.finder(), _ATTRIBUTES.of
+        column = tuple(
+            [decode(k) if (a := find(k := tuple(p.attributes[:]))) is None else a for p in points]
+        )
+        COLUMNS.put(key, column)
+    return column
 
 
 def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
@@ -40,10 +63,8 @@ def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
     return ids or None
 
 
-def _read_metric(batch: EmfBatch, metric: Any) -> None:
-    """`metric`: a Metric of the view. Per point: the attributes are looked up by the tuple of
-    their KeyValues' bytes (decoded only when not cached yet)."""
-    find, decode = _ATTRIBUTES.finder(), _ATTRIBUTES.of
+def _read_metric(batch: EmfBatch, metric: Any, column_key: bytes) -> None:
+    """`metric`: a Metric of the view; `column_key`: the same metric in the attributes view."""
     kind = metric.WhichOneof("data")
     name, unit = metric.name, metric.unit
     if kind == "sum" and metric.sum.is_monotonic:
@@ -51,11 +72,11 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         info = batch.metric(name, unit, counter=True)
         cumulative = data.aggregation_temporality == _CUMULATIVE
         add_sum = batch.sum
-        for p in data.data_points:
-            key = tuple(p.attributes[:])
+        points = data.data_points
+        for p, attrs in zip(points, _column(points, column_key), strict=True):
             add_sum(
                 info,
-                decode(key) if (attrs := find(key)) is None else attrs,
+                attrs,
                 # the start time only matters to delta conversion
                 p.start_time_unix_nano if cumulative else 0,
                 p.time_unix_nano,
@@ -69,11 +90,10 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
         info = batch.metric(name, unit)
         gauge = batch.gauge
-        for p in points:
-            key = tuple(p.attributes[:])
+        for p, attrs in zip(points, _column(points, column_key), strict=True):
             gauge(
                 info,
-                decode(key) if (attrs := find(key)) is None else attrs,
+                attrs,
                 p.time_unix_nano,
                 p.as_double or p.as_int,
                 _trace_ids(p.exemplars) if p.exemplars else None,
@@ -86,7 +106,8 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         raw_bounds: bytes | None = None
         bounds: list[float] = []
         counts_of = unpacker("Q", 1)
-        for h in hdata.data_points:
+        points = hdata.data_points
+        for h, attrs in zip(points, _column(points, column_key), strict=True):
             raw = h.explicit_bounds
             if raw != raw_bounds:
                 # points of a metric share their bounds: the same list object for the core
@@ -97,10 +118,9 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
                 counts = counts_of(h.bucket_counts)
             except struct.error:  # not one more count than bounds: the core counts it
                 counts = unpack("Q", h.bucket_counts)
-            key = tuple(h.attributes[:])
             histogram(
                 info,
-                decode(key) if (attrs := find(key)) is None else attrs,
+                attrs,
                 h.start_time_unix_nano if cumulative else 0,
                 h.time_unix_nano,
                 h.count,
@@ -117,10 +137,11 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
         edata = metric.exponential_histogram
         info = batch.metric(name, unit)
         cumulative = edata.aggregation_temporality == _CUMULATIVE
-        for e in edata.data_points:
+        points = edata.data_points
+        for e, attrs in zip(points, _column(points, column_key), strict=True):
             batch.exp_histogram(
                 info,
-                decode(e.attributes),
+                attrs,
                 e.start_time_unix_nano,
                 e.time_unix_nano,
                 e.count,
@@ -138,10 +159,11 @@ def _read_metric(batch: EmfBatch, metric: Any) -> None:
             )
     elif kind == "summary":
         info = batch.metric(name, unit)
-        for s in metric.summary.data_points:
+        points = metric.summary.data_points
+        for s, attrs in zip(points, _column(points, column_key), strict=True):
             batch.summary(
                 info,
-                decode(s.attributes),
+                attrs,
                 s.start_time_unix_nano,
                 s.time_unix_nano,
                 s.count,

@@ -43,7 +43,7 @@ def _file_proto(module: Any) -> descriptor_pb2.FileDescriptorProto:
     return proto
 
 
-def _view_class() -> type[Message]:
+def _view_file() -> descriptor_pb2.FileDescriptorProto:
     field = descriptor_pb2.FieldDescriptorProto
     proto = _file_proto(metrics_pb2)
     proto.name = "routewatch/emf/otlp_metrics_view.proto"
@@ -68,20 +68,83 @@ def _view_class() -> type[Message]:
 
     for message in proto.message_type:
         rewrite(message)
+    return proto
+
+
+# The attributes view keeps, of each message, only the path to the points' attributes.
+_ATTRIBUTE_PATHS = {
+    "MetricsData": {"resource_metrics"},
+    "ResourceMetrics": {"scope_metrics"},
+    "ScopeMetrics": {"metrics"},
+    "Metric": {"gauge", "sum", "histogram", "exponential_histogram", "summary"},
+    "Gauge": {"data_points"},
+    "Sum": {"data_points"},
+    "Histogram": {"data_points"},
+    "ExponentialHistogram": {"data_points"},
+    "Summary": {"data_points"},
+    **{point: {"attributes"} for point in _POINTS},
+}
+
+
+def _attributes_file(
+    view: descriptor_pb2.FileDescriptorProto,
+) -> descriptor_pb2.FileDescriptorProto:
+    proto = descriptor_pb2.FileDescriptorProto()
+    proto.CopyFrom(view)
+    proto.name = "routewatch/emf/otlp_attributes_view.proto"
+    proto.package = f"{_PACKAGE}.attributes"
+    del proto.enum_type[:]
+    kept = [m for m in proto.message_type if m.name in _ATTRIBUTE_PATHS]
+    del proto.message_type[:]
+    for message in kept:
+        fields = [f for f in message.field if f.name in _ATTRIBUTE_PATHS[message.name]]
+        del message.field[:]
+        del message.nested_type[:]
+        del message.enum_type[:]
+        if message.name in _POINTS:
+            del message.oneof_decl[:]  # proto3 optional fields, gone
+        for f in fields:
+            if f.HasField("type_name"):
+                f.type_name = f.type_name.replace(f".{_PACKAGE}.", f".{proto.package}.")
+            message.field.add().CopyFrom(f)
+        proto.message_type.add().CopyFrom(message)
+    return proto
+
+
+def _view_classes() -> tuple[type[Message], type[Message]]:
+    view = _view_file()
     # A pool of its own: the default pool (and the generated classes) stay untouched.
     pool = descriptor_pool.DescriptorPool()
     pool.Add(_file_proto(common_pb2))
     pool.Add(_file_proto(resource_pb2))
-    pool.Add(proto)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.MetricsData"))
+    pool.Add(view)
+    attributes = _attributes_file(view)
+    pool.Add(attributes)
+    return (
+        message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.MetricsData")),
+        message_factory.GetMessageClass(
+            pool.FindMessageTypeByName(f"{attributes.package}.MetricsData")
+        ),
+    )
 
 
-MetricsView = _view_class()
+MetricsView, AttributesView = _view_classes()
 
 
 def metrics_view(request: Message) -> Any:
     """The view of an `ExportMetricsServiceRequest` (or `MetricsData`)."""
     return MetricsView.FromString(request.SerializeToString())
+
+
+def metrics_views(request: Message) -> tuple[Any, Any]:
+    """The view of a request and its attributes view: the same resource, scope, metric and
+    point order, with nothing but the points' attributes, so that a metric of it serialises
+    to an exact key for the attributes of all its points (`AttributeColumns`)."""
+    payload = request.SerializeToString()
+    attributes = AttributesView.FromString(payload)
+    # the rest of the request is unknown fields there: not part of the keys
+    attributes.DiscardUnknownFields()
+    return MetricsView.FromString(payload), attributes
 
 
 _STRUCTS: dict[tuple[str, int], Callable[[bytes], tuple[Any, ...]]] = {}
