@@ -24,7 +24,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 
 from routewatch.exporters.emf import EmfConfig, EmfEncoder, read_otlp_metrics
 from routewatch.exporters.emf.otlp_attributes import AttributeCache, AttributeColumns
-from routewatch.exporters.emf.otlp_view import metrics_view, metrics_views
+from routewatch.exporters.emf.otlp_view import RequestViews, metrics_view
 
 
 def kv(key: str, value: AnyValue) -> KeyValue:
@@ -158,10 +158,9 @@ def column_keys(*metrics: Metric) -> list[bytes]:
     request = ExportMetricsServiceRequest(
         resource_metrics=[ResourceMetrics(scope_metrics=[ScopeMetrics(metrics=metrics)])]
     )
-    _, attributes_view = metrics_views(request)
     return [
         metric.SerializeToString()
-        for metric in attributes_view.resource_metrics[0].scope_metrics[0].metrics
+        for metric in RequestViews(request).attributes.resource_metrics[0].scope_metrics[0].metrics
     ]
 
 

@@ -1,6 +1,8 @@
 """Reader over OTLP protobuf `ExportMetricsServiceRequest`: feeds an `EmfBatch` directly.
 
-It reads the request through its view (`otlp_view`: attributes and bucket arrays as bytes).
+It reads the request through views of it (`otlp_view.RequestViews`): a metric whose points
+all carry the fields its kind needs (nearly always) is read a column at a time, each column
+one C call; other metrics point by point (attributes and bucket arrays as bytes either way).
 Point attributes come, a metric at a time, from a process-wide `AttributeColumns` cache keyed
 by the metric in the attributes view, and else point by point from a process-wide
 `AttributeCache` (see `otlp_attributes`): either way the same tuple object for the same
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -25,7 +28,7 @@ from routewatch.exporters.emf.otlp_attributes import (
     AttributeColumns,
     attributes,
 )
-from routewatch.exporters.emf.otlp_view import metrics_views, unpack, unpacker
+from routewatch.exporters.emf.otlp_view import RequestViews, unpack, unpacker
 
 STABLE_ATTRIBUTES = True
 _ATTRIBUTES = AttributeCache()
@@ -34,21 +37,32 @@ COLUMNS = AttributeColumns()
 _CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 
 
-def read_otlp_metrics(batch: EmfBatch, request: ExportMetricsServiceRequest) -> None:
-    """Feed every point of `request` to `batch`."""
-    view, attributes_view = metrics_views(request)
-    for rm, rm_attrs in zip(view.resource_metrics, attributes_view.resource_metrics, strict=True):
+def read_otlp_metrics(
+    batch: EmfBatch, request: ExportMetricsServiceRequest, *, by_columns: bool = True
+) -> None:
+    """Feed every point of `request` to `batch`. `by_columns=False`: every metric point by
+    point (what metrics whose columns are not full get; the tests compare the two)."""
+    views = RequestViews(request)
+    resources = zip(views.columns.resource_metrics, views.attributes.resource_metrics, strict=True)
+    for r, (rm, rm_attrs) in enumerate(resources):
         batch.resource(attributes(rm.resource.attributes))
-        for sm, sm_attrs in zip(rm.scope_metrics, rm_attrs.scope_metrics, strict=True):
-            for metric, metric_attrs in zip(sm.metrics, sm_attrs.metrics, strict=True):
-                _read_metric(batch, metric, metric_attrs.SerializeToString())
+        scopes = zip(rm.scope_metrics, rm_attrs.scope_metrics, strict=True)
+        for s, (sm, sm_attrs) in enumerate(scopes):
+            metrics = zip(sm.metrics, sm_attrs.metrics, strict=True)
+            for m, (metric, metric_attrs) in enumerate(metrics):
+                column = _column(metric_attrs)
+                if not (by_columns and _read_columns(batch, metric, column)):
+                    by_points = views.points.resource_metrics[r].scope_metrics[s].metrics[m]
+                    _read_metric(batch, by_points, column)
 
 
-def _column(points: Any, key: bytes) -> AttributeColumn:
-    """The attributes of `points` (a view's data points); `key`: their metric serialised from
-    the attributes view."""
+def _column(metric: Any) -> AttributeColumn:
+    """The attributes of the points of `metric` (of the attributes view)."""
+    key = metric.SerializeToString()
     column = COLUMNS.get(key)
     if column is None:
+        kind = metric.WhichOneof("data")
+        points = getattr(metric, kind).data_points if kind else ()
         # decoded only when not cached yet
         find, decode = _ATTRIBUTES.finder(), _ATTRIBUTES.of
         column = tuple(
@@ -58,13 +72,108 @@ def _column(points: Any, key: bytes) -> AttributeColumn:
     return column
 
 
+def _full(n: int, *columns: Any) -> bool:
+    return all(len(c) == n for c in columns)
+
+
+def _read_columns(batch: EmfBatch, metric: Any, column: AttributeColumn) -> bool:
+    """Feed the points of `metric` (of the columns view) if its columns allow (False, having
+    fed nothing, if not): monotonic sums, gauges and explicit-bucket histograms without
+    exemplars, whose points all have their time, value or count and buckets (and start time
+    if cumulative)."""
+    kind = metric.WhichOneof("data")
+    n = len(column)
+    if not n or kind not in ("sum", "gauge", "histogram"):
+        return False
+    data = getattr(metric, kind)
+    cols = data.data_points
+    if cols.exemplars:
+        return False
+    # delta conversion (which needs start times) for monotonic sums and histograms
+    converts = kind == "histogram" or (kind == "sum" and data.is_monotonic)
+    cumulative = converts and data.aggregation_temporality == _CUMULATIVE
+    times = cols.time_unix_nano[:]
+    # the start time only matters to delta conversion
+    starts = cols.start_time_unix_nano[:] if cumulative else repeat(0, n)
+    if not _full(n, times) or (cumulative and not _full(n, starts)):
+        return False
+    if kind == "histogram":
+        return _read_histogram_columns(batch, metric, data, cols, column, starts, times)
+    values = cols.as_double[:]
+    if not _full(n, values):
+        values = cols.as_int[:]  # whichever each point has: all the one or all the other
+        if not _full(n, values):
+            return False
+    if kind == "sum" and data.is_monotonic:
+        info = batch.metric(metric.name, metric.unit, counter=True)
+        add_sum = batch.sum
+        for attrs, start, ts, value in zip(column, starts, times, values, strict=True):
+            add_sum(info, attrs, start, ts, value, cumulative, None)
+    else:
+        # Gauges, and non-monotonic sums (levels such as up-down counters).
+        info = batch.metric(metric.name, metric.unit)
+        gauge = batch.gauge
+        for attrs, ts, value in zip(column, times, values, strict=True):
+            gauge(info, attrs, ts, value, None)
+    return True
+
+
+def _read_histogram_columns(
+    batch: EmfBatch,
+    metric: Any,
+    data: Any,
+    cols: Any,
+    column: AttributeColumn,
+    starts: Any,
+    times: list[int],
+) -> bool:
+    n = len(column)
+    counts, all_bounds, all_buckets = cols.count[:], cols.explicit_bounds[:], cols.bucket_counts[:]
+    if not _full(n, counts, all_bounds, all_buckets):
+        return False
+    # optional fields: in every point, or in none
+    sums = cols.sum[:] or [0.0] * n
+    mins, maxs = cols.min[:] or [None] * n, cols.max[:] or [None] * n
+    if not _full(n, sums, mins, maxs):
+        return False
+    info = batch.metric(metric.name, metric.unit)
+    cumulative = data.aggregation_temporality == _CUMULATIVE
+    histogram = batch.histogram
+    raw_bounds: bytes | None = None
+    bounds: list[float] = []
+    counts_of = unpacker("Q", 1)
+    for attrs, start, ts, count, total, vmin, vmax, raw, buckets in zip(
+        column, starts, times, counts, sums, mins, maxs, all_bounds, all_buckets, strict=True
+    ):
+        if raw != raw_bounds:
+            # points of a metric share their bounds: the same list object for the core
+            raw_bounds = raw
+            bounds = list(unpack("d", raw))
+            counts_of = unpacker("Q", len(bounds) + 1)
+        try:
+            bucket_counts = counts_of(buckets)
+        except struct.error:  # not one more count than bounds: the core counts it
+            bucket_counts = unpack("Q", buckets)
+        histogram(
+            info, attrs, start, ts, count, total, vmin, vmax, bounds, bucket_counts, cumulative
+        )
+    return True
+
+
+def _value(point: Any) -> float:
+    """A number point's value: whichever is set (a double 0.0 stays a double)."""
+    if (value := point.as_double) or point.WhichOneof("value") == "as_double":
+        return value
+    return point.as_int
+
+
 def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
     ids = [e.trace_id.hex() for e in exemplars if e.trace_id]
     return ids or None
 
 
-def _read_metric(batch: EmfBatch, metric: Any, column_key: bytes) -> None:
-    """`metric`: a Metric of the view; `column_key`: the same metric in the attributes view."""
+def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:
+    """Point by point. `metric`: a Metric of the view; `column`: its points' attributes."""
     kind = metric.WhichOneof("data")
     name, unit = metric.name, metric.unit
     if kind == "sum" and metric.sum.is_monotonic:
@@ -73,15 +182,14 @@ def _read_metric(batch: EmfBatch, metric: Any, column_key: bytes) -> None:
         cumulative = data.aggregation_temporality == _CUMULATIVE
         add_sum = batch.sum
         points = data.data_points
-        for p, attrs in zip(points, _column(points, column_key), strict=True):
+        for p, attrs in zip(points, column, strict=True):
             add_sum(
                 info,
                 attrs,
                 # the start time only matters to delta conversion
                 p.start_time_unix_nano if cumulative else 0,
                 p.time_unix_nano,
-                # whichever is set; the other reads as 0 (and a set 0 is 0 either way)
-                p.as_double or p.as_int,
+                _value(p),
                 cumulative,
                 _trace_ids(p.exemplars) if p.exemplars else None,
             )
@@ -90,12 +198,12 @@ def _read_metric(batch: EmfBatch, metric: Any, column_key: bytes) -> None:
         points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
         info = batch.metric(name, unit)
         gauge = batch.gauge
-        for p, attrs in zip(points, _column(points, column_key), strict=True):
+        for p, attrs in zip(points, column, strict=True):
             gauge(
                 info,
                 attrs,
                 p.time_unix_nano,
-                p.as_double or p.as_int,
+                _value(p),
                 _trace_ids(p.exemplars) if p.exemplars else None,
             )
     elif kind == "histogram":
@@ -107,7 +215,7 @@ def _read_metric(batch: EmfBatch, metric: Any, column_key: bytes) -> None:
         bounds: list[float] = []
         counts_of = unpacker("Q", 1)
         points = hdata.data_points
-        for h, attrs in zip(points, _column(points, column_key), strict=True):
+        for h, attrs in zip(points, column, strict=True):
             raw = h.explicit_bounds
             if raw != raw_bounds:
                 # points of a metric share their bounds: the same list object for the core
@@ -138,7 +246,7 @@ def _read_metric(batch: EmfBatch, metric: Any, column_key: bytes) -> None:
         info = batch.metric(name, unit)
         cumulative = edata.aggregation_temporality == _CUMULATIVE
         points = edata.data_points
-        for e, attrs in zip(points, _column(points, column_key), strict=True):
+        for e, attrs in zip(points, column, strict=True):
             batch.exp_histogram(
                 info,
                 attrs,
@@ -160,7 +268,7 @@ def _read_metric(batch: EmfBatch, metric: Any, column_key: bytes) -> None:
     elif kind == "summary":
         info = batch.metric(name, unit)
         points = metric.summary.data_points
-        for s, attrs in zip(points, _column(points, column_key), strict=True):
+        for s, attrs in zip(points, column, strict=True):
             batch.summary(
                 info,
                 attrs,

@@ -111,24 +111,56 @@ def _attributes_file(
     return proto
 
 
-def _view_classes() -> tuple[type[Message], type[Message]]:
+_POINT_LISTS = frozenset({"Gauge", "Sum", "Histogram", "ExponentialHistogram", "Summary"})
+
+
+def _columns_file(view: descriptor_pb2.FileDescriptorProto) -> descriptor_pb2.FileDescriptorProto:
+    field = descriptor_pb2.FieldDescriptorProto
+    proto = descriptor_pb2.FileDescriptorProto()
+    proto.CopyFrom(view)
+    proto.name = "routewatch/emf/otlp_columns_view.proto"
+    proto.package = f"{_PACKAGE}.columns"
+    for message in proto.message_type:
+        for f in message.field:
+            if f.HasField("type_name"):
+                f.type_name = f.type_name.replace(f".{_PACKAGE}.", f".{proto.package}.")
+            if message.name in _POINT_LISTS and f.name == "data_points":
+                # singular: the points are merged, each of their fields appended to a column
+                f.label = field.LABEL_OPTIONAL
+        if message.name in _POINTS:
+            del message.oneof_decl[:]
+            for f in message.field:
+                f.ClearField("oneof_index")
+                f.ClearField("proto3_optional")
+                f.label = field.LABEL_REPEATED
+                if f.type in (field.TYPE_MESSAGE, field.TYPE_ENUM):
+                    f.type = field.TYPE_BYTES
+                    f.ClearField("type_name")
+    return proto
+
+
+def _view_classes() -> tuple[type[Message], type[Message], type[Message]]:
     view = _view_file()
     # A pool of its own: the default pool (and the generated classes) stay untouched.
     pool = descriptor_pool.DescriptorPool()
     pool.Add(_file_proto(common_pb2))
     pool.Add(_file_proto(resource_pb2))
     pool.Add(view)
-    attributes = _attributes_file(view)
+    attributes, columns = _attributes_file(view), _columns_file(view)
     pool.Add(attributes)
+    pool.Add(columns)
     return (
         message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.MetricsData")),
         message_factory.GetMessageClass(
             pool.FindMessageTypeByName(f"{attributes.package}.MetricsData")
         ),
+        message_factory.GetMessageClass(
+            pool.FindMessageTypeByName(f"{columns.package}.MetricsData")
+        ),
     )
 
 
-MetricsView, AttributesView = _view_classes()
+MetricsView, AttributesView, ColumnsView = _view_classes()
 
 
 def metrics_view(request: Message) -> Any:
@@ -136,15 +168,34 @@ def metrics_view(request: Message) -> Any:
     return MetricsView.FromString(request.SerializeToString())
 
 
-def metrics_views(request: Message) -> tuple[Any, Any]:
-    """The view of a request and its attributes view: the same resource, scope, metric and
-    point order, with nothing but the points' attributes, so that a metric of it serialises
-    to an exact key for the attributes of all its points (`AttributeColumns`)."""
-    payload = request.SerializeToString()
-    attributes = AttributesView.FromString(payload)
-    # the rest of the request is unknown fields there: not part of the keys
-    attributes.DiscardUnknownFields()
-    return MetricsView.FromString(payload), attributes
+class RequestViews:
+    """The views of one request, all parsed from one serialisation, so that resources,
+    scopes, metrics and points are in the same order in each:
+
+    - `columns`: the view with each metric's points merged into one message, whose every
+      field is a column (`repeated`): a column holds one value per point exactly when its
+      length is the number of points (upb writes a field of a point at most once, and leaves
+      out proto3 zero values and absent optional fields). Read a metric from there when its
+      columns are full, and per point from `points` otherwise.
+    - `attributes`: nothing but the points' attributes, so that a metric of it serialises to
+      an exact key for the attributes of all its points (`AttributeColumns`); its points'
+      `attributes` are the KeyValues' bytes, as in `points`.
+    - `points`: the view (`MetricsView`), parsed on first use.
+    """
+
+    def __init__(self, request: Message) -> None:
+        self._payload = request.SerializeToString()
+        self.columns: Any = ColumnsView.FromString(self._payload)
+        self.attributes: Any = AttributesView.FromString(self._payload)
+        # the rest of the request is unknown fields there: not part of the keys
+        self.attributes.DiscardUnknownFields()
+        self._points: Any = None
+
+    @property
+    def points(self) -> Any:
+        if self._points is None:
+            self._points = MetricsView.FromString(self._payload)
+        return self._points
 
 
 _STRUCTS: dict[tuple[str, int], Callable[[bytes], tuple[Any, ...]]] = {}
