@@ -177,3 +177,6 @@ def test_full_columns_are_read_as_columns_and_others_are_not() -> None:
     assert not read_by_columns(full, full_histogram_point(count=0, bucket_counts=[0, 0, 0]))
     assert not read_by_columns(full, full_histogram_point(exemplars=[Exemplar(as_int=1)]))
     assert not read_by_columns(full, full_histogram_point(time_unix_nano=0))
+    # one bucket layout for all points, or point by point
+    assert not read_by_columns(full, full_histogram_point(explicit_bounds=[1.0, 3.0]))
+    assert not read_by_columns(full, full_histogram_point(bucket_counts=[1, 2]))

@@ -136,24 +136,20 @@ def _read_histogram_columns(
     mins, maxs = cols.min[:] or [None] * n, cols.max[:] or [None] * n
     if not _full(n, sums, mins, maxs):
         return False
+    # One layout for all the points (the common case; else point by point): the same bounds,
+    # and one more count than bounds in each point, so all counts unpack in one call.
+    raw_bounds = all_bounds[0]
+    size = len(raw_bounds) + 8
+    if all_bounds.count(raw_bounds) != n or list(map(len, all_buckets)).count(size) != n:
+        return False
+    bounds = list(unpack("d", raw_bounds))
+    rows = struct.Struct(f"<{size // 8}Q").iter_unpack(b"".join(all_buckets))
     info = batch.metric(metric.name, metric.unit)
     cumulative = data.aggregation_temporality == _CUMULATIVE
     histogram = batch.histogram
-    raw_bounds: bytes | None = None
-    bounds: list[float] = []
-    counts_of = unpacker("Q", 1)
-    for attrs, start, ts, count, total, vmin, vmax, raw, buckets in zip(
-        column, starts, times, counts, sums, mins, maxs, all_bounds, all_buckets, strict=True
+    for attrs, start, ts, count, total, vmin, vmax, bucket_counts in zip(
+        column, starts, times, counts, sums, mins, maxs, rows, strict=True
     ):
-        if raw != raw_bounds:
-            # points of a metric share their bounds: the same list object for the core
-            raw_bounds = raw
-            bounds = list(unpack("d", raw))
-            counts_of = unpacker("Q", len(bounds) + 1)
-        try:
-            bucket_counts = counts_of(buckets)
-        except struct.error:  # not one more count than bounds: the core counts it
-            bucket_counts = unpack("Q", buckets)
         histogram(
             info, attrs, start, ts, count, total, vmin, vmax, bounds, bucket_counts, cumulative
         )
