@@ -87,7 +87,7 @@ def histogram_points(draw: st.DrawFn) -> HistogramDataPoint:
 
 @st.composite
 def metrics(draw: st.DrawFn) -> Metric:
-    name = draw(st.sampled_from(["a", "b", "c"]))
+    name = draw(st.sampled_from(["a", "b", "c", ""]))
     kind = draw(st.sampled_from(["counter", "updown", "gauge", "histogram"]))
     temporality = draw(st.sampled_from(TEMPORALITIES))
     if kind == "histogram":

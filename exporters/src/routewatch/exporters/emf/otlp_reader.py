@@ -78,12 +78,18 @@ def _full(n: int, *columns: Any) -> bool:
 
 def _read_columns(batch: EmfBatch, metric: Any, column: AttributeColumn) -> bool:
     """Feed the points of `metric` (of the columns view) if its columns allow (False, having
-    fed nothing, if not): monotonic sums, gauges and explicit-bucket histograms without
-    exemplars, whose points all have their time, value or count and buckets (and start time
-    if cumulative)."""
+    fed nothing, if not): metrics without points; monotonic sums, gauges and explicit-bucket
+    histograms without exemplars, whose points all have their time, value or count and
+    buckets (and start time if cumulative)."""
     kind = metric.WhichOneof("data")
     n = len(column)
-    if not n or kind not in ("sum", "gauge", "histogram"):
+    if not n:
+        # no points: only the metric's name check (no per-point view needed for that)
+        if kind is not None:
+            monotonic = kind == "sum" and metric.sum.is_monotonic
+            batch.metric(metric.name, metric.unit, counter=monotonic)
+        return True
+    if kind not in ("sum", "gauge", "histogram"):
         return False
     data = getattr(metric, kind)
     cols = data.data_points
