@@ -12,7 +12,8 @@
    attribute columns emptied before each run (as for a request whose metrics carry attribute
    sets in an order not seen before; per attribute set caches stay warm).
 
-All of them are timed in CPU time, run after run in alternation, each keeping its best run;
+All of them are timed in CPU time, run after run in alternation (the order rotated each
+round), each keeping its best run;
 the distro's figure also gives this machine's speed against the issue's reference machine
 (where the distro does ~325,000 points/s), by which the collector figure is scaled.
 
@@ -314,10 +315,14 @@ def main() -> int:
     if not args.skip_collector:
         collector_runs, collector_info = collector_path(args)
         runs.update({f"collector_{k}": run for k, run in collector_runs.items()})
-    # Alternate run by run, so that load from neighbours falls on all of them alike.
+    # Alternate run by run, so that load from neighbours falls on all of them alike, and
+    # rotate the order each round: the run right after the distro's (another process, on the
+    # same cores) starts with cold caches, and that must not always be the same one.
     best = dict.fromkeys(runs, math.inf)
-    for _ in range(args.repeats):
-        for name, run in runs.items():
+    order = list(runs.items())
+    for i in range(args.repeats):
+        shift = i % len(order)
+        for name, run in order[shift:] + order[:shift]:
             best[name] = min(best[name], run())
     rate = {name: args.points / seconds for name, seconds in best.items()}
     calls = args.repeats + 1
