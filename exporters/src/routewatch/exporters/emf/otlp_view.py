@@ -129,6 +129,10 @@ def _columns_file(view: descriptor_pb2.FileDescriptorProto) -> descriptor_pb2.Fi
                 f.label = field.LABEL_OPTIONAL
         if message.name in _POINTS:
             del message.oneof_decl[:]
+            # attributes come from the attributes view: left unknown here, which parses faster
+            columns = [f for f in message.field if f.name != "attributes"]
+            del message.field[:]
+            message.field.extend(columns)
             for f in message.field:
                 f.ClearField("oneof_index")
                 f.ClearField("proto3_optional")
@@ -173,7 +177,7 @@ class RequestViews:
     scopes, metrics and points are in the same order in each:
 
     - `columns`: the view with each metric's points merged into one message, whose every
-      field is a column (`repeated`): a column holds one value per point exactly when its
+      field but the attributes is a column (`repeated`): a column holds one value per point exactly when its
       length is the number of points (upb writes a field of a point at most once, and leaves
       out proto3 zero values and absent optional fields). Read a metric from there when its
       columns are full, and per point from `points` otherwise.
