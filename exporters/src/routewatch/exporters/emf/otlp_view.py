@@ -177,10 +177,10 @@ class RequestViews:
     scopes, metrics and points are in the same order in each:
 
     - `columns`: the view with each metric's points merged into one message, whose every
-      field but the attributes is a column (`repeated`): a column holds one value per point exactly when its
-      length is the number of points (upb writes a field of a point at most once, and leaves
-      out proto3 zero values and absent optional fields). Read a metric from there when its
-      columns are full, and per point from `points` otherwise.
+      field but the attributes is a column (`repeated`): a column holds one value per point
+      exactly when its length is the number of points (upb writes a field of a point at most
+      once, and leaves out proto3 zero values and absent optional fields). Read a metric
+      from there when its columns are full, and per point from `points` otherwise.
     - `attributes`: nothing but the points' attributes, so that a metric of it serialises to
       an exact key for the attributes of all its points (`AttributeColumns`); its points'
       `attributes` are the KeyValues' bytes, as in `points`.
