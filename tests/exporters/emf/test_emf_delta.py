@@ -74,6 +74,17 @@ def test_histogram_delta_and_reset() -> None:
     assert delta.histogram("h", T0, T0 + 4 * S, (6, 12.0, (6,))) == (6, 12.0, (6,))
 
 
+def test_one_name_as_sum_and_histogram_keeps_two_series() -> None:
+    """Two metrics of one name but different kinds (two scopes, say) do not mix their state."""
+    delta, _, _ = tracker()
+    assert delta.number("m", T0, T0 + S, 4) is None
+    assert delta.histogram("m", T0, T0 + S, (3, 6.0, (1, 2))) is None
+    assert delta.summary("m", T0, T0 + S, (3, 6.0)) is None
+    assert delta.number("m", T0, T0 + 2 * S, 10) == 6
+    assert delta.histogram("m", T0, T0 + 2 * S, (5, 10.0, (2, 3))) == (2, 4.0, (1, 1))
+    assert delta.summary("m", T0, T0 + 2 * S, (4, 7.0)) == (1, 1.0)
+
+
 def test_exponential_histogram_delta_across_offsets_and_downscale() -> None:
     delta, _, _ = tracker()
     first = (2, 3.0, 2, 0, 4, (1, 1), 0, ())

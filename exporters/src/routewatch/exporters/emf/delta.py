@@ -105,17 +105,18 @@ class DeltaTracker:
     def histogram(
         self, key: Hashable, start: int, ts: int, state: HistogramState
     ) -> HistogramState | None:
-        return self._advance(key, start, ts, state, _histogram_delta)
+        # Each kind keeps its own series: one name can be a sum and a histogram at once.
+        return self._advance(("histogram", key), start, ts, state, _histogram_delta)
 
     def exp_histogram(
         self, key: Hashable, start: int, ts: int, state: ExpHistogramState
     ) -> ExpHistogramState | None:
-        return self._advance(key, start, ts, state, _exp_histogram_delta)
+        return self._advance(("exp_histogram", key), start, ts, state, _exp_histogram_delta)
 
     def summary(
         self, key: Hashable, start: int, ts: int, state: tuple[int, float]
     ) -> tuple[int, float] | None:
-        return self._advance(key, start, ts, state, _summary_delta)
+        return self._advance(("summary", key), start, ts, state, _summary_delta)
 
     def _advance(
         self, key: Hashable, start: int, ts: int, state: Any, delta: Callable[[Any, Any], Any]

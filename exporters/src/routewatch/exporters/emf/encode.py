@@ -32,7 +32,6 @@ What cannot be valid is sanitised or dropped, counted in `Stats` and logged once
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import compress
@@ -101,16 +100,16 @@ class _Layout:
 
 
 class _Dims:
-    """An attribute set, sanitised: root properties, dimension keys, a canonical key, a small
-    int standing for the key in group keys, and (without declarations) its dimension sets."""
+    """An attribute set, sanitised: root properties, dimension keys, a canonical key and
+    (without declarations) its dimension sets. One object per distinct set (per encoder), so
+    event groups are found by identity."""
 
-    __slots__ = ("ident", "key", "keys", "props", "sets")
+    __slots__ = ("key", "keys", "props", "sets")
 
-    def __init__(self, props: dict[str, str], keys: tuple[str, ...], ident: int) -> None:
+    def __init__(self, props: dict[str, str], keys: tuple[str, ...]) -> None:
         self.props = props
         self.keys = keys
         self.key = tuple(sorted(props.items()))
-        self.ident = ident
         self.sets: DimensionSets | None = None
 
 
@@ -128,14 +127,17 @@ class _Group:
     """Metrics of one event-to-be. A name already in a layer goes to the next one (two scopes
     emitting one name, split histograms), so each layer is written without overwriting."""
 
-    __slots__ = ("dims", "first", "layers", "namespace", "trace_ids", "ts")
+    __slots__ = ("dims", "infos", "layers", "namespace", "trace_ids", "ts", "values")
 
     def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
         self.dims = dims
         self.ts = ts
         self.namespace = namespace
-        self.first = _Layer()
-        self.layers = [self.first]
+        first = _Layer()
+        self.layers = [first]
+        # the first layer's, where nearly every value goes
+        self.values = first.values
+        self.infos = first.infos
         self.trace_ids: list[str] | None = None
 
     def add_again(self, info: MetricInfo, value: Any) -> None:
@@ -170,7 +172,6 @@ class EmfEncoder:
         self._dims_cache: dict[Hashable, _Dims] = {}
         self._canonical: dict[Hashable, _Dims] = {}
         self.by_identity: dict[int, tuple[Attributes, _Dims]] = {}
-        self._idents = itertools.count(1)
         self._res_tokens: dict[Hashable, int] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
         self._layouts: dict[tuple[float, ...], _Layout] = {}
@@ -304,12 +305,11 @@ class EmfEncoder:
         if len(keys) > MAX_DIMENSION_KEYS:
             stats.count(SANITIZED_VALUES, "too_many_dimensions", detail=str(len(keys)))
             del keys[MAX_DIMENSION_KEYS:]
-        dims = _Dims(props, tuple(keys), 0)
-        # One object per distinct attribute set, so its ident can key the event groups.
+        dims = _Dims(props, tuple(keys))
+        # One object per distinct attribute set, so that it can key the event groups.
         canonical = self._canonical.get(dims.key)
         if canonical is not None:
             return canonical
-        dims.ident = next(self._idents)
         if not self.config.metric_declarations:
             dims.sets = _rollup(dims.keys, self.config.dimension_rollup_option, ())
         self._canonical[dims.key] = dims
@@ -319,8 +319,14 @@ class EmfEncoder:
 
     def layout(self, info: MetricInfo, bounds: Sequence[float]) -> _Layout:
         """The bucket layout for `bounds`, remembered on the metric (its points share it)."""
-        if bounds is info.bounds or (info.layout is not None and bounds == info.bounds):
+        if bounds is info.bounds:
             return info.layout  # type: ignore[return-value]
+        if info.layout is not None and bounds == info.bounds:
+            if isinstance(bounds, list | tuple):
+                # the reader's new object for the same bounds (a new request): found by
+                # identity from the next point on
+                info.bounds = bounds
+            return info.layout
         key = tuple(bounds)
         found = self._layouts.get(key)
         if found is None:
@@ -398,7 +404,13 @@ class EmfBatch:
         self._delta = encoder.delta
         self._plain = not encoder.config.metric_declarations
         self._r2t = encoder.config.resource_to_telemetry_conversion
-        self._groups: dict[tuple[int, int, int], _Group] = {}
+        # (context, group) in creation order: the output order
+        self._groups: list[tuple[int, _Group]] = []
+        # Groups by (context, time), then by attribute set; `_slot` is the one of the last
+        # point's (context, time), which the next points nearly always share.
+        self._slots: dict[tuple[int, int], dict[_Dims, _Group]] = {}
+        self._slot: dict[_Dims, _Group] = {}
+        self._slot_ts: int | None = None
         # (destination, namespace) pairs, numbered: group keys stay tuples of ints
         self._contexts: dict[tuple[Hashable, str], int] = {}
         self._context_dest: list[Hashable] = []
@@ -424,6 +436,7 @@ class EmfBatch:
                 self._namespace = DEFAULT_NAMESPACE
         dest_of = self._enc.destination_of
         self._ctx = self._context(dest_of(attrs) if dest_of else None, self._namespace)
+        self._slot_ts = None
 
     def _context(self, dest: Hashable, namespace: str) -> int:
         ctx = self._contexts.get((dest, namespace))
@@ -693,7 +706,7 @@ class EmfBatch:
     def events(self) -> dict[Hashable, list[LogEvent]]:
         """Render every group as EMF JSON, per destination, oldest first."""
         out: dict[Hashable, list[LogEvent]] = {}
-        for (ctx, _, _), group in self._groups.items():
+        for ctx, group in self._groups:
             target = out.setdefault(self._context_dest[ctx], [])
             for layer in group.layers:
                 if len(layer.values) <= MAX_METRICS_PER_DIRECTIVE:
@@ -777,21 +790,30 @@ class EmfBatch:
         value: Any,
         trace_ids: Iterable[str] | None,
     ) -> None:
-        name = info.name
         # Keyed by the nanosecond time (points of one collection share it); the event's
         # Timestamp is in milliseconds.
-        key = (self._ctx, ts_ns, dims.ident)
-        group = self._groups.get(key)
+        slot = self._slot if ts_ns == self._slot_ts else self._select(ts_ns)
+        group = slot.get(dims)
         if group is None:
-            group = self._groups[key] = _Group(dims, ts_ns // 1_000_000, self._namespace)
-        first = group.first
-        if name in first.values:
+            group = slot[dims] = _Group(dims, ts_ns // 1_000_000, self._namespace)
+            self._groups.append((self._ctx, group))
+        name = info.name
+        values = group.values
+        if name in values:
             group.add_again(info, value)
         else:
-            first.values[name] = value
-            first.infos[name] = info
+            values[name] = value
+            group.infos[name] = info
         if trace_ids:
             self._trace_ids(group, trace_ids)
+
+    def _select(self, ts_ns: int) -> dict[_Dims, _Group]:
+        key = (self._ctx, ts_ns)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = {}
+        self._slot, self._slot_ts = slot, ts_ns
+        return slot
 
     def _trace_ids(self, group: _Group, trace_ids: Iterable[str]) -> None:
         """Exemplar trace ids into the event (deduplicated, at most `max_trace_ids`)."""

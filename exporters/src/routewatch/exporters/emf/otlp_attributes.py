@@ -1,58 +1,27 @@
 """Attributes of OTLP data points, decoded once per distinct attribute set.
 
 Reading attributes through the protobuf API costs a wrapper object per key, value and
-AnyValue: most of the OTLP reader's time. The same attribute sets recur on every metric and
-every request, so they are cached by their wire bytes. Those are obtained cheaply: the point
-is serialised (one C call) and parsed back as a "view" message, declared here with
-protobuf's descriptor API, whose only known field is the attributes field as `repeated
-bytes` (same field number, same wire type; OTLP keeps field numbers stable). Equal bytes are
-equal attributes, so the cache is exact. The decoded (key, value) tuples it returns are the
-same objects for the same attributes, so the EMF core can also find them by identity.
+AnyValue. The same attribute sets recur on every metric and every request, so they are cached
+by their wire bytes, which the OTLP reader gets for free from its view (`otlp_view`): a
+point's attributes there are the KeyValues' bytes. Equal bytes are equal attributes, so the
+cache is exact. The decoded (key, value) tuples it returns are the same objects for the same
+attributes, so the EMF core can also find them by identity.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf.message import Message
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 AttributeItems = tuple[tuple[str, Any], ...]
+# The attributes of each point of a metric, in order.
+AttributeColumn = tuple[AttributeItems, ...]
 _CACHE_LIMIT = 65_536
-
-
-def _view_classes() -> dict[int, type[Message]]:
-    """A message class per attributes field number (7: number and summary points, 9:
-    histogram points, 1: exponential histogram points)."""
-    field = descriptor_pb2.FieldDescriptorProto
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="routewatch/emf/attribute_views.proto",
-        package="routewatch.emf.views",
-        syntax="proto3",
-    )
-    for number in (1, 7, 9):
-        message = proto.message_type.add(name=f"AttributesAt{number}")
-        message.field.add(
-            name="attributes", number=number, type=field.TYPE_BYTES, label=field.LABEL_REPEATED
-        )
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(proto)
-    return {
-        number: message_factory.GetMessageClass(
-            pool.FindMessageTypeByName(f"routewatch.emf.views.AttributesAt{number}")
-        )
-        for number in (1, 7, 9)
-    }
-
-
-VIEWS = _view_classes()
-NUMBER_POINT = VIEWS[7]
-SUMMARY_POINT = VIEWS[7]
-HISTOGRAM_POINT = VIEWS[9]
-EXPONENTIAL_HISTOGRAM_POINT = VIEWS[1]
+_COLUMNS_LIMIT_BYTES = 16 * 1024 * 1024
+_COLUMNS_PER_SIZE = 8
 
 
 class AttributeCache:
@@ -64,16 +33,63 @@ class AttributeCache:
         self._limit = limit
         self._lock = threading.Lock()
 
-    def of(self, point: Any, view: type[Message]) -> AttributeItems:
-        raw = tuple(view.FromString(point.SerializeToString()).attributes)
-        found = self._items.get(raw)
+    def of(self, raw: Sequence[bytes]) -> AttributeItems:
+        """`raw`: the serialised KeyValues, in order (a view point's `attributes`)."""
+        key = tuple(raw)
+        found = self._items.get(key)
         if found is None:
-            found = attribute_items(point.attributes)
+            found = attribute_items([KeyValue.FromString(kv) for kv in key])
             with self._lock:
                 if len(self._items) >= self._limit:
                     self._items.clear()
-                self._items[raw] = found
+                self._items[key] = found
         return found
+
+    def finder(self) -> Callable[[tuple[bytes, ...]], AttributeItems | None]:
+        """A fast lookup of cached attributes by the tuple of their KeyValues' bytes (None
+        when not cached: then ask `of`). Hot loops bind it once."""
+        return self._items.get
+
+
+class AttributeColumns:
+    """The attributes of all the points of a metric, by the wire bytes of the metric in the
+    attributes view (`otlp_view.metrics_views`): every point's KeyValues with the points'
+    boundaries, so equal bytes are the same attributes point for point. Exporters send their
+    series in a stable order, so a metric's column recurs request after request (and metrics
+    sharing attributes share one), and its points then need no attribute work at all.
+
+    Keys are large (every attribute of every point), so they are found by size and compared
+    (cheaper than hashing them); bounded by their total size; thread-safe."""
+
+    def __init__(self, limit_bytes: int = _COLUMNS_LIMIT_BYTES) -> None:
+        self._by_size: dict[int, list[tuple[bytes, AttributeColumn]]] = {}
+        self._bytes = 0
+        self._limit = limit_bytes
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> AttributeColumn | None:
+        for known, column in self._by_size.get(len(key), ()):
+            if known == key:
+                return column
+        return None
+
+    def put(self, key: bytes, column: AttributeColumn) -> None:
+        if len(key) > self._limit:
+            return
+        with self._lock:
+            if self._bytes + len(key) > self._limit:
+                self._by_size.clear()
+                self._bytes = 0
+            same_size = self._by_size.setdefault(len(key), [])
+            if len(same_size) >= _COLUMNS_PER_SIZE:
+                self._bytes -= len(same_size.pop(0)[0])
+            same_size.append((key, column))
+            self._bytes += len(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_size.clear()
+            self._bytes = 0
 
 
 def attribute_items(kvs: Iterable[KeyValue]) -> AttributeItems:
