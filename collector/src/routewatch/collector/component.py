@@ -121,7 +121,11 @@ class CreateSettings:
     telemetry: Telemetry
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("routewatch"))
     # The signal of the pipeline the component is created for (for connectors: the input).
+    # None for a receiver that serves several signals.
     signal: Signal | None = None
+    # How long `shutdown()` may spend draining queues before leaving the rest (persistent
+    # queues keep it on disk for the next start).
+    shutdown_timeout: float = 10.0
 
     @property
     def attributes(self) -> dict[str, str]:
@@ -130,6 +134,11 @@ class CreateSettings:
 
 
 # create(settings, config, next_consumer) -> component. Exporters get next_consumer=None.
+# A receiver is created ONCE per id, through the create function of the first signal it serves
+# (traces, metrics, logs order); its next_consumer is then a `service.fanout.SignalRouter` that
+# routes each request by its type and whose `signals` says which signals have pipelines. A
+# receiver that has `add_consumer(signal, consumer)` is also given each other signal's consumer
+# through it, right after creation.
 CreateFunc = Callable[[CreateSettings, Any, Consumer | None], Any]
 CreateExtensionFunc = Callable[[CreateSettings, Any], Any]
 

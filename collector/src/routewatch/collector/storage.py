@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 class StorageClient(Protocol):
@@ -39,14 +39,27 @@ class StorageExtension(Protocol):
 
 
 class SQLiteStorageClient:
-    """A durable key-value table in an SQLite database (WAL, synchronous=FULL)."""
+    """A durable key-value table in an SQLite database (WAL).
 
-    def __init__(self, path: str | Path, table: str) -> None:
+    `synchronous="FULL"` fsyncs every commit (survives power loss); `"NORMAL"` in WAL mode
+    survives a crash of the process (kill -9) but may lose the last commits on power loss.
+    `timeout` is how long a write waits for another connection's lock.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        table: str,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        timeout: float = 5.0,
+    ) -> None:
         self._table = '"' + table.replace('"', '""') + '"'
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=timeout
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
         self._db.execute(
             f"CREATE TABLE IF NOT EXISTS {self._table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
         )

@@ -7,6 +7,7 @@ Thread-safe: exporters may count from worker threads.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping
 
@@ -81,8 +82,20 @@ class Telemetry:
                 lines.append(f"# TYPE {name} {kind}")
                 for key, value in sorted(table[name].items()):
                     labels = ",".join(f'{k}="{_escape(v)}"' for k, v in key)
-                    lines.append(f"{name}{{{labels}}} {value:g}" if labels else f"{name} {value:g}")
+                    text = _number(value)
+                    lines.append(f"{name}{{{labels}}} {text}" if labels else f"{name} {text}")
         return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    """Prometheus text: exact integers (a counter must not round), +Inf/-Inf/NaN."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
 
 
 def _escape(value: str) -> str:

@@ -5,6 +5,15 @@ from routewatch.collector.exporterhelper.config import (
     QueueConfig,
     RetryConfig,
 )
-from routewatch.collector.exporterhelper.exporter import PushFunc, new_exporter
+from routewatch.collector.exporterhelper.exporter import Exporter, PushFunc, new_exporter
+from routewatch.collector.exporterhelper.health import ExporterHealth
 
-__all__ = ["ExporterHelperConfig", "PushFunc", "QueueConfig", "RetryConfig", "new_exporter"]
+__all__ = [
+    "Exporter",
+    "ExporterHealth",
+    "ExporterHelperConfig",
+    "PushFunc",
+    "QueueConfig",
+    "RetryConfig",
+    "new_exporter",
+]

@@ -1,0 +1,1 @@
+"""The `health_check` extension."""
