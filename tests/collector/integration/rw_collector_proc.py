@@ -37,18 +37,22 @@ def get(url: str, timeout: float = 5) -> tuple[int, str]:
         return 0, ""
 
 
-def post(
-    url: str, body: bytes, content_type: str = "application/x-protobuf", **headers: str
+def request(
+    url: str, body: bytes | None = None, method: str = "POST", **headers: str
 ) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers, body) of a POST."""
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": content_type, **headers}
-    )
+    """(status, headers, body) of an HTTP request."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(req, timeout=10) as response:
             return int(response.status), dict(response.headers), response.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
+
+
+def post(
+    url: str, body: bytes, content_type: str = "application/x-protobuf", **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    return request(url, body, "POST", **{"Content-Type": content_type, **headers})
 
 
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
