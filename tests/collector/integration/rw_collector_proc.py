@@ -8,6 +8,8 @@ receivers last, has started); `stop()` sends SIGTERM and returns the exit code; 
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import signal
 import subprocess
@@ -15,12 +17,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from support.ports import free_port
+
+from routewatch.collector.component import Factory, Host, Kind
 
 ROUTEWATCH = str(Path(sys.executable).parent / "routewatch")
 ROOT = Path(__file__).resolve().parents[3]
@@ -84,11 +89,15 @@ class Collector:
         self.health_port = free_port()
         self.metrics_port = free_port()
         doc = dict(doc)
-        doc.setdefault("extensions", {})["health_check"] = {
-            "endpoint": f"127.0.0.1:{self.health_port}"
+        extensions = doc.setdefault("extensions", {})
+        extensions["health_check"] = {
+            **extensions.get("health_check", {}),
+            "endpoint": f"127.0.0.1:{self.health_port}",
         }
         service = doc.setdefault("service", {})
-        service["extensions"] = sorted({*service.get("extensions", []), "health_check"})
+        # health_check first: it answers (503) while the others start.
+        others = [e for e in service.get("extensions", []) if e != "health_check"]
+        service["extensions"] = ["health_check", *others]
         service.setdefault("telemetry", {})["metrics"] = {
             "address": f"127.0.0.1:{self.metrics_port}"
         }
@@ -101,12 +110,15 @@ class Collector:
     def health_url(self) -> str:
         return f"http://127.0.0.1:{self.health_port}"
 
-    def start(self, *args: str, wait: bool = True) -> Collector:
+    def start(self, *args: str, wait: bool = True, gated: bool = False) -> Collector:
+        """`gated`: run this module's CLI, which knows the `gate` extension."""
+        command = [sys.executable, __file__] if gated else [ROUTEWATCH]
         with self.stderr.open("ab") as err:
             self.proc = subprocess.Popen(
-                [ROUTEWATCH, "run", "--config", str(self.config), *args],
+                [*command, "run", "--config", str(self.config), *args],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
+                env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
             )
         if wait:
             self.wait_ready()
@@ -168,3 +180,38 @@ def span_ids_of(requests: Any) -> list[str]:
         for ss in rs.scope_spans
         for span in ss.spans
     ]
+
+
+# -- a collector that starts slowly ------------------------------------------------------------
+
+
+@dataclass
+class GateConfig:
+    path: str = ""
+
+
+class Gate:
+    """An extension whose start() waits until the file `path` exists: the collector stays in
+    its starting phase for as long as a test wants."""
+
+    def __init__(self, config: GateConfig) -> None:
+        self.path = config.path
+
+    async def start(self, host: Host) -> None:
+        while not os.path.exists(self.path):
+            await asyncio.sleep(0.02)
+
+    async def shutdown(self) -> None:
+        pass
+
+
+GATE = Factory(
+    "gate", Kind.EXTENSION, GateConfig, create_extension=lambda settings, config: Gate(config)
+)
+
+
+if __name__ == "__main__":
+    from routewatch.collector.cli import main
+    from routewatch.collector.registry import registry_with
+
+    sys.exit(main(sys.argv[1:], registry=registry_with([GATE])))
