@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from support.ports import free_port
 
 from routewatch.collector.component import Factory, Host, Kind
@@ -187,27 +186,25 @@ def span_ids_of(requests: Any) -> list[str]:
 
 @dataclass
 class GateConfig:
-    path: str = ""
+    pass
 
 
 class Gate:
-    """An extension whose start() waits until the file `path` exists: the collector stays in
-    its starting phase for as long as a test wants."""
-
-    def __init__(self, config: GateConfig) -> None:
-        self.path = config.path
+    """An extension whose start() waits for SIGUSR1: the collector stays in its starting phase
+    for as long as a test wants."""
 
     async def start(self, host: Host) -> None:
-        while not os.path.exists(self.path):
-            await asyncio.sleep(0.02)
+        opened = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, opened.set)
+        await opened.wait()
+        loop.remove_signal_handler(signal.SIGUSR1)
 
     async def shutdown(self) -> None:
         pass
 
 
-GATE = Factory(
-    "gate", Kind.EXTENSION, GateConfig, create_extension=lambda settings, config: Gate(config)
-)
+GATE = Factory("gate", Kind.EXTENSION, GateConfig, create_extension=lambda settings, config: Gate())
 
 
 if __name__ == "__main__":

@@ -78,7 +78,9 @@ def test_full_queue_pushes_back_then_everything_accepted_arrives(tmp_path: Path)
                     continue
                 assert status == 503, body
                 assert int(headers["Retry-After"]) >= 1
-                assert status_pb2.Status.FromString(body).code == grpc.StatusCode.UNAVAILABLE.value[0]
+                assert (
+                    status_pb2.Status.FromString(body).code == grpc.StatusCode.UNAVAILABLE.value[0]
+                )
                 refused_http += 1
                 if refused_http == 3:
                     break

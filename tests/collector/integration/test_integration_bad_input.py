@@ -130,4 +130,3 @@ def test_bad_requests_get_their_status_and_the_collector_keeps_serving(tmp_path:
     # Exactly the good requests went through; nothing of the bad ones.
     written = list(read_records(out, "json", Signal.TRACES))
     assert sorted(span_ids_of(written)) == sorted(expected)
-

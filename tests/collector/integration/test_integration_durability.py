@@ -49,9 +49,7 @@ def test_accepted_spans_survive_kill_9_and_sigterm_and_arrive(tmp_path: Path) ->
         "extensions": {"file_storage": {"directory": str(tmp_path / "queue")}},
         "service": {
             "extensions": ["file_storage"],
-            "pipelines": {
-                "traces": {"receivers": ["otlp"], "exporters": ["otlp"]}
-            },
+            "pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["otlp"]}},
         },
     }
     (tmp_path / "queue").mkdir()
@@ -90,4 +88,3 @@ def test_accepted_spans_survive_kill_9_and_sigterm_and_arrive(tmp_path: Path) ->
     # At-least-once is allowed; with the downstream down until step 3 nothing was half-sent.
     assert duplicates == 0
     assert "Traceback" not in collector.log()
-

@@ -5,6 +5,7 @@ batch and the queues, and flushes."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,7 @@ def _pipeline(http_port: int, sink_endpoint: str, **exporter: Any) -> dict[str, 
         "receivers": {"otlp": otlp_receiver(http_port=http_port)},
         # A long timeout and a big batch: what is sent sits in the batch until shutdown.
         "processors": {"batch": {"timeout": "60s", "send_batch_size": 100_000}},
-        "exporters": {
-            "otlp": {"endpoint": sink_endpoint, "tls": {"insecure": True}, **exporter}
-        },
+        "exporters": {"otlp": {"endpoint": sink_endpoint, "tls": {"insecure": True}, **exporter}},
         "service": {
             "pipelines": {
                 "traces": {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["otlp"]}
@@ -41,18 +40,18 @@ def _pipeline(http_port: int, sink_endpoint: str, **exporter: Any) -> dict[str, 
 
 
 def test_health_is_503_while_starting_then_200_with_the_go_body(tmp_path: Path) -> None:
-    gate = tmp_path / "gate-open"
     doc = _pipeline(free_port(), "127.0.0.1:1")
-    doc["extensions"] = {"gate": {"path": str(gate)}}
+    doc["extensions"] = {"gate": {}}
     doc["service"]["extensions"] = ["gate"]
     with Collector(tmp_path, doc) as collector:
-        collector.start(gated=True, wait=False)  # health_check starts, then the gate waits
+        collector.start(gated=True, wait=False)  # health_check starts, the gate waits
         wait_until(lambda: get(collector.health_url + "/")[0] != 0, what="health endpoint")
         status, body = get(collector.health_url + "/")
         assert status == 503
         assert json.loads(body)["status"] == "Server not available"
         assert get(collector.health_url + "/ready")[0] == 503
-        gate.touch()
+        assert collector.proc is not None
+        collector.proc.send_signal(signal.SIGUSR1)  # the gate opens
         wait_until(lambda: get(collector.health_url + "/")[0] == 200, what="healthy")
         status, body = get(collector.health_url + "/")
         doc = json.loads(body)
