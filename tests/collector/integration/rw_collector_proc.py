@@ -137,6 +137,12 @@ class Collector:
         assert status == 200
         return text
 
+    def wait_metric(self, name: str, value: float, **labels: str) -> None:
+        """Until the internal metric `name` (summed over `labels`) equals `value`."""
+        wait_until(
+            lambda: metric(self.metrics(), name, **labels) == value, what=f"{name} == {value}"
+        )
+
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:

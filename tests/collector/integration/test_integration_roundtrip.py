@@ -23,17 +23,20 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
     OTLPMetricExporter as HttpMetrics,
 )
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
-from rw_collector_proc import Collector, otlp_receiver, post
+from rw_collector_proc import Collector, metric, otlp_receiver, post
 from support.ports import free_port
 
 from routewatch.collector import otlpjson
 from routewatch.collector.component import Signal
 from routewatch.collector.exporters.file.file import read_records
+from routewatch.collector.obsreport import count_items
 
 SDK_EXPORTERS = {
     "grpc": {Signal.TRACES: GrpcSpans, Signal.METRICS: GrpcMetrics, Signal.LOGS: GrpcLogs},
     "http": {Signal.TRACES: HttpSpans, Signal.METRICS: HttpMetrics, Signal.LOGS: HttpLogs},
 }
+
+ITEM_NAMES = {Signal.TRACES: "spans", Signal.METRICS: "metric_points", Signal.LOGS: "log_records"}
 
 
 def _config(tmp_path: Path, grpc_port: int, http_port: int) -> dict[str, Any]:
@@ -94,6 +97,19 @@ def test_client_to_file_round_trip(tmp_path: Path, sdk_data: SdkData, transport:
                 assert (status, headers["Content-Type"], body) == (200, "application/json", b"{}")
             else:
                 _sdk_sender(transport, grpc_port, http_port)(signal, payloads[signal])
+        # Internal telemetry after this known load, under the Go collector's names.
+        wire = "grpc" if transport == "grpc" else "http"
+        for signal in Signal:
+            items = count_items(signal, sdk_data.requests[signal])
+            name = ITEM_NAMES[signal]
+            exporter = {"exporter": f"file/{signal.value}"}
+            collector.wait_metric(f"otelcol_exporter_sent_{name}", items, **exporter)
+            text = collector.metrics()
+            accepted = f"otelcol_receiver_accepted_{name}"
+            assert metric(text, accepted, receiver="otlp", transport=wire) == items
+            assert metric(text, f"otelcol_receiver_refused_{name}") == 0
+            assert metric(text, f"otelcol_exporter_send_failed_{name}") == 0
+            assert metric(text, "otelcol_exporter_queue_size", **exporter) == 0
         assert collector.stop() == 0  # SIGTERM drains the batch and flushes the file
     assert "Traceback" not in collector.log()
     for signal in Signal:
