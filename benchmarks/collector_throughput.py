@@ -434,7 +434,6 @@ def measure_steady(
 
 def main(args: argparse.Namespace) -> None:
     import psutil
-
     from support.otlp_sink import otlp_sink
 
     scale = 0.5 if args.quick else 1.0
