@@ -116,9 +116,9 @@ def test_full_queue_pushes_back_then_everything_accepted_arrives(tmp_path: Path)
             arrived = sink.wait_for(lambda s: {sp.span_id.hex() for sp in s.spans()} >= accepted)
             assert arrived, f"missing {len(accepted - {sp.span_id.hex() for sp in sink.spans()})}"
             wait_until(lambda: get(collector.health_url + "/ready")[0] == 200, what="ready")
-            text = collector.metrics()
-            assert metric(text, "otelcol_exporter_sent_spans", exporter="otlp") == len(accepted)
-            assert metric(text, "otelcol_exporter_queue_size", exporter="otlp") == 0
+            # The sink records a request before the exporter has its answer: wait for both.
+            collector.wait_metric("otelcol_exporter_sent_spans", len(accepted), exporter="otlp")
+            collector.wait_metric("otelcol_exporter_queue_size", 0, exporter="otlp")
             assert post(url, _request(50))[0] == 200  # serving again
             accepted |= _ids(50)
             assert collector.stop() == 0
