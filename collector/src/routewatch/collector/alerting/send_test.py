@@ -147,8 +147,12 @@ def _config(target: _Target) -> Any:
     retry = cfg.retry_on_failure
     cap = retry.max_elapsed_time if 0 < retry.max_elapsed_time <= MAX_RETRY_TIME else None
     retry = dataclasses.replace(retry, max_elapsed_time=Duration(cap or MAX_RETRY_TIME))
-    # No extensions run here: the history stays in memory.
-    return dataclasses.replace(cfg, retry_on_failure=retry, history_storage=None)
+    # No extensions run here: the history stays in memory. No sending queue: `consume` then
+    # returns once the notification went out (or failed), as the report needs.
+    queue = dataclasses.replace(cfg.sending_queue, enabled=False)
+    return dataclasses.replace(
+        cfg, retry_on_failure=retry, sending_queue=queue, history_storage=None
+    )
 
 
 def _print(out: TextIO, receiver: str, action: str, width: int, text: str) -> None:
