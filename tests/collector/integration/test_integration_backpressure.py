@@ -6,12 +6,18 @@ recovers, readiness is healthy again and every accepted span arrives, exactly on
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 
 import grpc
+import pytest
+from collector.otlp.otlp_testkit import SdkData
 from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace.export import SpanExportResult
 from rw_collector_proc import Collector, get, metric, otlp_receiver, post, wait_until
 from support.otlp_sink import otlp_sink
 from support.ports import free_port
@@ -35,7 +41,32 @@ def _ids(batch: int) -> set[str]:
     return {(batch * 100 + i + 1).to_bytes(8, "big").hex() for i in range(SPANS)}
 
 
-def test_full_queue_pushes_back_then_everything_accepted_arrives(tmp_path: Path) -> None:
+def _sdk_is_told_to_retry(
+    caplog: pytest.LogCaptureFixture, grpc_port: int, http_port: int, delays: tuple[float, float]
+) -> None:
+    """The SDK's gRPC and HTTP exporters retry after exactly the delay the collector gave
+    (RetryInfo, Retry-After), then give up at their timeout: FAILURE, nothing accepted."""
+    spans = SdkData().spans
+    exporters = [
+        GrpcSpans(endpoint=f"127.0.0.1:{grpc_port}", insecure=True, timeout=delays[0] + 0.5),
+        HttpSpans(endpoint=f"http://127.0.0.1:{http_port}/v1/traces", timeout=delays[1] + 0.5),
+    ]
+    for exporter, delay in zip(exporters, delays, strict=True):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="opentelemetry.exporter.otlp"):
+            try:
+                assert exporter.export(spans) == SpanExportResult.FAILURE
+            finally:
+                exporter.shutdown()
+        transient = [r.getMessage() for r in caplog.records if "Transient error" in r.getMessage()]
+        assert transient, [r.getMessage() for r in caplog.records]
+        assert f"retrying in {delay:.2f}s" in transient[0]
+        assert "UNAVAILABLE" in transient[0] or "Service Unavailable" in transient[0]
+
+
+def test_full_queue_pushes_back_then_everything_accepted_arrives(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     grpc_port, http_port = free_port(), free_port()
     with otlp_sink() as sink:
         sink.fail_with = grpc.StatusCode.UNAVAILABLE
@@ -108,6 +139,13 @@ def test_full_queue_pushes_back_then_everything_accepted_arrives(tmp_path: Path)
             assert metric(text, "otelcol_exporter_queue_size", exporter="otlp") == QUEUE_SIZE
             assert metric(text, "otelcol_exporter_queue_capacity", exporter="otlp") == QUEUE_SIZE
             assert metric(text, "otelcol_exporter_sent_spans", exporter="otlp") == 0
+            # The OTel SDK's exporters see the refusal as retryable and wait what it says.
+            # (The batch processor holding a refused batch asks for its own timeout, 10ms;
+            # Retry-After rounds that up to whole seconds.)
+            delays = (retry_info.retry_delay.ToTimedelta().total_seconds(), 1.0)
+            assert delays[0] == 0.01 and float(headers["Retry-After"]) == delays[1]
+            _sdk_is_told_to_retry(caplog, grpc_port, http_port, delays)
+
             status, body = get(collector.health_url + "/ready")
             assert status == 503, body
             assert json.loads(body)["exporters"][0]["healthy"] is False
