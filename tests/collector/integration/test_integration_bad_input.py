@@ -32,6 +32,14 @@ def _request(span_id: int, name: str = "op", spans: int = 1) -> ExportTraceServi
     return request
 
 
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes([*out, value])
+
+
 def _gzip_bomb() -> bytes:
     """256 MiB of zeros in a quarter of a MiB."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -106,6 +114,11 @@ def test_bad_requests_get_their_status_and_the_collector_keeps_serving(tmp_path:
         status, _, _ = post(url, orjson.dumps(unknown), "application/json")
         assert status == 200
         expected.append(_request(1).resource_spans[0].scope_spans[0].spans[0].span_id.hex())
+        # So are unknown protobuf fields (a newer client's field 999, varint 1).
+        tag = _varint(999 << 3)
+        assert post(url, _request(next_id).SerializeToString() + tag + b"\x01")[0] == 200
+        expected.append(next_id.to_bytes(8, "big").hex())
+        next_id += 1
 
         # gRPC: malformed -> INVALID_ARGUMENT; over max_recv_msg_size_mib -> RESOURCE_EXHAUSTED.
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:

@@ -4,6 +4,7 @@ the key path, and `routewatch components` lists the built-ins."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -140,8 +141,6 @@ def test_components_lists_the_builtins() -> None:
 
 def test_every_builtin_module_that_is_installed_loads() -> None:
     """A built-in whose module exists but does not load would silently vanish from the lists."""
-    import importlib.util
-
     registry = Registry(load_entry_points=False)
     for (kind, type_), module in BUILTINS.items():
         try:
@@ -152,3 +151,19 @@ def test_every_builtin_module_that_is_installed_loads() -> None:
         assert registry.factory(kind, type_) is not None, (kind, type_)
         assert type_ in registry.types(kind)
     assert registry.types(Kind.RECEIVER)
+
+
+def test_the_benchmark_pipeline_config_validates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """benchmarks/collector_throughput.py runs this pipeline; it must stay a valid config."""
+    spec = importlib.util.spec_from_file_location(
+        "collector_throughput", ROOT / "benchmarks" / "collector_throughput.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = tmp_path / "bench.yaml"
+    endpoints = {"target": "127.0.0.1:1", "sink": "127.0.0.1:2", "health": "127.0.0.1:3"}
+    config.write_text(bench.PIPELINE_CONFIG.format(**endpoints))
+    assert cli.main(["validate", "--config", str(config)]) == 0, capsys.readouterr().err
