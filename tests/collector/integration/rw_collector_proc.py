@@ -197,14 +197,25 @@ class GateConfig:
 
 class Gate:
     """An extension whose start() waits for SIGUSR1: the collector stays in its starting phase
-    for as long as a test wants."""
+    for as long as a test wants. The handler is set when the collector builds its components,
+    before anything starts, so a signal sent once health answers is never lost."""
+
+    def __init__(self) -> None:
+        self.opened = False
+        self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        signal.signal(signal.SIGUSR1, self._open)
+
+    def _open(self, signum: int, frame: object) -> None:
+        self.opened = True
+        if self._wake is not None:
+            loop, event = self._wake
+            loop.call_soon_threadsafe(event.set)
 
     async def start(self, host: Host) -> None:
-        opened = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGUSR1, opened.set)
-        await opened.wait()
-        loop.remove_signal_handler(signal.SIGUSR1)
+        event = asyncio.Event()
+        self._wake = (asyncio.get_running_loop(), event)
+        if not self.opened:
+            await event.wait()
 
     async def shutdown(self) -> None:
         pass
