@@ -147,9 +147,9 @@ def _config(target: _Target) -> Any:
     retry = cfg.retry_on_failure
     cap = retry.max_elapsed_time if 0 < retry.max_elapsed_time <= MAX_RETRY_TIME else None
     retry = dataclasses.replace(retry, max_elapsed_time=Duration(cap or MAX_RETRY_TIME))
-    # No extensions run here: the history stays in memory. The queue is off so that each
-    # consume() returns once the channel delivered or gave up, which is what we report.
-    queue = dataclasses.replace(cfg.sending_queue, enabled=False, storage=None)
+    # No extensions run here: the history stays in memory. No sending queue: `consume` then
+    # returns once the notification went out (or failed), as the report needs.
+    queue = dataclasses.replace(cfg.sending_queue, enabled=False)
     return dataclasses.replace(
         cfg, retry_on_failure=retry, sending_queue=queue, history_storage=None
     )

@@ -107,9 +107,8 @@ class AlertChannelExporter:
             )
             self.settings.telemetry.add(ATTEMPTS_METRIC, result.attempts, labels)
             if not result.ok:
-                # Once per notification, not per attempt: the retries are in `attempts`. At info:
-                # the exporter helper logs the drop itself, once per cause, as a warning.
-                self.settings.logger.info(
+                # Once per notification, not per attempt: the retries are in `attempts`.
+                self.settings.logger.warning(
                     "%s: %s",
                     self._receiver,
                     redact(describe(result, self.channel.channel), self._secret),
