@@ -142,7 +142,7 @@ class AlertsConnector:
             try:
                 engine.evaluate(tick, touched)
                 await self._emit(engine, engine.flush(tick), tick)
-                self._persist(engine)
+                self._persist(engine, refreshed=False)
             except Exception:
                 self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
                 self.settings.logger.exception(
@@ -172,10 +172,11 @@ class AlertsConnector:
             flush = engine.next_flush()
         return min(self._next_eval, flush) if flush is not None else self._next_eval
 
-    def _persist(self, engine: Engine) -> None:
-        """Snapshot to storage; a failure keeps the changes pending for the next tick."""
+    def _persist(self, engine: Engine, refreshed: bool = True) -> None:
+        """Snapshot to storage; a failure keeps the changes pending for the next tick. After a
+        batch only transitions are saved; the tick also saves alerts whose numbers moved."""
         try:
-            engine.persist()
+            engine.persist(refreshed)
         except Exception as err:
             self.settings.telemetry.add(PERSIST_FAILED_METRIC, 1, self.settings.attributes)
             self.settings.logger.error(
