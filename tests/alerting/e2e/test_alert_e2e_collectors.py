@@ -1,0 +1,140 @@
+"""Real `routewatch run` processes -> the local PagerDuty server: one incident from two
+collectors, a SIGKILL while firing, and the server's faults retried (or not) by the running
+collector. Metrics are sent as an SDK sends them (OTLP/gRPC export); the PagerDuty server
+validates every event against the Events v2 spec and answers 400 to anything invalid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alerting.e2e.collector_proc import Collector, latency_batch, latency_rule
+
+from routewatch.collector.devservers.pagerduty_server import PagerDutyServer, pagerduty_server
+
+SLOW_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.fixture
+def pd() -> Iterator[PagerDutyServer]:
+    with pagerduty_server() as server:
+        yield server
+
+
+def actions(pd: PagerDutyServer, status: int | None = 202) -> list[tuple[str, str]]:
+    """(event_action, dedup_key) of the requests the server answered `status` (None: all)."""
+    with pd.lock:
+        return [
+            (r.event.get("event_action", ""), r.event.get("dedup_key", ""))
+            for r in pd.received
+            if r.event is not None and (status is None or r.status == status)
+        ]
+
+
+def statuses(pd: PagerDutyServer) -> list[int]:
+    with pd.lock:
+        return [r.status for r in pd.received]
+
+
+def count(pd: PagerDutyServer, action: str) -> int:
+    return sum(1 for a, _ in actions(pd) if a == action)
+
+
+def wait(pd: PagerDutyServer, predicate: Any, what: str, *collectors: Collector) -> None:
+    if not pd.wait_for(predicate, timeout=20):
+        logs = "\n".join(f"--- {c.name}\n{c.log()}" for c in collectors)
+        raise AssertionError(f"timed out waiting for {what}; received {statuses(pd)}\n{logs}")
+
+
+def test_two_collectors_with_the_same_rules_and_data_open_one_incident(
+    tmp_path: Path, pd: PagerDutyServer
+) -> None:
+    collectors = [Collector(tmp_path, "a"), Collector(tmp_path, "b")]
+    for c in collectors:
+        c.configure([latency_rule()], pagerduty_url=pd.url)
+        c.launch()
+    try:
+        for c in collectors:
+            c.wait_ready()
+        slow = latency_batch(2.0, 20, trace_id=SLOW_TRACE)
+        for c in collectors:  # the same export to both, as a load balancer's replicas see it
+            c.export(slow)
+        wait(pd, lambda s: count(s, "trigger") == 2, "two triggers", *collectors)
+        dedup_keys = {key for action, key in actions(pd) if action == "trigger"}
+        assert len(dedup_keys) == 1, dedup_keys
+        assert len(pd.incidents) == 1 and pd.incidents[0].status == "triggered"
+        assert pd.incidents[0].severity == "critical"
+
+        healthy = latency_batch(0.05, 2000)  # p95 of 20 slow among 2020 requests: fast
+        for c in collectors:
+            c.export(healthy)
+        wait(pd, lambda s: count(s, "resolve") == 2, "two resolves", *collectors)
+    finally:
+        for c in collectors:
+            c.stop()
+    assert len(pd.incidents) == 1
+    (incident,) = pd.incidents
+    assert incident.status == "resolved" and incident.dedup_key in dedup_keys
+    assert statuses(pd) == [202] * 4  # every event valid per the spec
+
+
+def test_sigkill_while_firing_then_recovery_resolves_without_a_second_trigger(
+    tmp_path: Path, pd: PagerDutyServer
+) -> None:
+    collector = Collector(tmp_path)
+    storage = tmp_path / "storage"
+    collector.configure(
+        [latency_rule(window="30s")],
+        pagerduty_url=pd.url,
+        storage_dir=storage,
+        pagerduty={"history_storage": "file_storage"},
+    )
+    collector.start()
+    try:
+        collector.export(latency_batch(2.0, 20, trace_id=SLOW_TRACE))
+        wait(pd, lambda s: count(s, "trigger") == 1, "the trigger", collector)
+        # The connector saved the alert and its notification when the exporter's queue took
+        # the record, before the queue's consumer could even open the HTTP connection.
+        collector.kill()
+
+        collector.start()  # same config, same storage; windows start empty
+        collector.export(latency_batch(0.05, 2000))
+        wait(pd, lambda s: count(s, "resolve") == 1, "the resolve after the restart", collector)
+    finally:
+        exit_code = collector.stop()
+    assert exit_code == 0
+    ((trigger, key), (resolve, resolve_key)) = actions(pd, status=None)
+    assert (trigger, resolve) == ("trigger", "resolve") and key == resolve_key
+    assert [i.status for i in pd.incidents] == ["resolved"]
+    assert "Traceback" not in collector.log()
+
+
+def test_pagerduty_429_5xx_and_network_errors_are_retried_400_is_not(
+    tmp_path: Path, pd: PagerDutyServer
+) -> None:
+    collector = Collector(tmp_path)
+    collector.configure([latency_rule()], pagerduty_url=pd.url)
+    collector.start()
+    try:
+        pd.inject(503)
+        pd.inject(429, retry_after=0.05)
+        pd.inject(502)
+        pd.inject(500)
+        pd.inject_drop()
+        collector.export(latency_batch(2.0, 20, route="direct"))
+        wait(pd, lambda s: count(s, "trigger") == 1, "the retried trigger", collector)
+        assert statuses(pd) == [503, 429, 502, 500, 0, 202]
+
+        pd.inject(400)
+        collector.export(latency_batch(2.0, 20, route="mcp"))
+        wait(pd, lambda s: len(s.received) == 7, "the refused trigger", collector)
+    finally:
+        # A graceful stop drains the exporter's queue and waits for retries in flight: a
+        # retry of the 400 would show up below.
+        exit_code = collector.stop()
+    assert exit_code == 0
+    assert statuses(pd) == [503, 429, 502, 500, 0, 202, 400]
+    assert [(i.dedup_key, i.status) for i in pd.incidents] == [(actions(pd)[0][1], "triggered")]
+    assert "refused" in collector.log()
