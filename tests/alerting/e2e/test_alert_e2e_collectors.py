@@ -66,6 +66,11 @@ def test_two_collectors_with_the_same_rules_and_data_open_one_incident(
         assert len(dedup_keys) == 1, dedup_keys
         assert len(pd.incidents) == 1 and pd.incidents[0].status == "triggered"
         assert pd.incidents[0].severity == "critical"
+        trigger = next(e for e in pd.events if e["event_action"] == "trigger")
+        assert trigger["payload"]["custom_details"]["exemplar_trace_ids"] == [SLOW_TRACE]
+        assert {"href": f"http://jaeger.example:16686/trace/{SLOW_TRACE}", "text": "Trace"} in (
+            trigger["links"]
+        )
 
         healthy = latency_batch(0.05, 2000)  # p95 of 20 slow among 2020 requests: fast
         for c in collectors:
