@@ -6,10 +6,16 @@
    none did (time moved on only). Target: under 50 ms per evaluation.
 2. In-process alert latency: from a metrics batch that crosses a threshold arriving at the
    `routewatch_alerts` connector to the alert log record reaching the next consumer
-   (`for: 0`, `group_wait: 0`), with the 10,000 series loaded. The integrator extends this to
-   receiver -> PagerDuty server after the merge.
+   (`for: 0`, `group_wait: 0`), with the 10,000 series loaded.
+3. End-to-end alert latency: a real `routewatch run` process (otlp receiver -> routewatch_alerts
+   -> logs pipeline -> pagerduty exporter) and the local PagerDuty server; from a metrics export
+   that crosses the threshold (timestamped just before the OTLP/gRPC client's Export call) to
+   that alert's PagerDuty request arriving at the server (its receive timestamp), both on this
+   machine's wall clock. Each crossing is a new series (its own fingerprint and group), with
+   `for: 0`, `group_wait: 0` and the 10,000 healthy series loaded. Target: p99 under 250 ms.
 
-Run: `.tools/bin/uv run --no-sync python benchmarks/alert_latency.py [--series N] [--runs N]`
+Run: `.tools/bin/uv run --no-sync python benchmarks/alert_latency.py [--series N] [--runs N]
+[--crossings N] [--only evaluation|in-process|e2e]`
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ import logging
 import os
 import resource
 import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -35,6 +44,7 @@ from routewatch.collector.component import ComponentID, CreateSettings, Data, Ki
 from routewatch.collector.confmap import decode
 from routewatch.collector.connectors.routewatch_alerts.config import Config
 from routewatch.collector.connectors.routewatch_alerts.connector import AlertsConnector
+from routewatch.collector.devservers.pagerduty_server import pagerduty_server
 from routewatch.collector.telemetry import Telemetry
 from routewatch.instrumentation.semconv import DURATION_BUCKETS
 
@@ -175,16 +185,80 @@ async def alert_latency(series: int, runs: int) -> None:
     print(f"  {ms(latencies)}")
 
 
+def end_to_end_latency(series: int, crossings: int, pace: float) -> None:
+    """Receiver -> PagerDuty server through a `routewatch run` subprocess (see the docstring)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from alerting.e2e.collector_proc import Collector, latency_batch
+
+    rule = {**LATENCY, "for": "0s"}
+    with tempfile.TemporaryDirectory() as tmp, pagerduty_server(rate_limit_per_minute=0) as pd:
+        collector = Collector(Path(tmp))
+        collector.configure(
+            [rule],
+            pagerduty_url=pd.url,
+            # Every crossing is a new alert: no PagerDuty token bucket in the way (the
+            # exporter's default, 120/min, would make this a rate-limit measurement).
+            pagerduty={"events_per_minute": 1e9},
+            connector={
+                "evaluation_interval": "15s",
+                "group_by": ["alertname", "service.name", "hybrid_routing.route"],
+                "max_series": series * 2 + crossings,
+            },
+        )
+        collector.start()
+        try:
+            now = time.time()
+            for i in range(20):  # 5 minutes of healthy windows for `series` series
+                collector.export(batch(now - 300 + 15 * (i + 1), series, HEALTHY), timeout=60)
+            loaded = [
+                line
+                for line in collector.internal_metrics().splitlines()
+                if line.startswith("routewatch_alerts_series")
+            ]
+            latencies = []
+            for i in range(crossings):
+                # A new series (service) whose first export crosses: its own alert and group.
+                crossing = latency_batch(20.0, 1000, resource={"service.name": f"crossing-{i}"})
+                sent = time.time()
+                collector.export(crossing)
+                if not pd.wait_for(lambda s, n=i + 1: len(s.received) >= n, timeout=30):
+                    raise RuntimeError(f"crossing {i}: no page\n{collector.log()}")
+                with pd.lock:
+                    received = pd.received[i]
+                assert received.status == 202, received.errors
+                latencies.append(received.time - sent)
+                # Paced so that the run spans periodic evaluations of all series.
+                time.sleep(pace)
+        finally:
+            collector.stop()
+    print(
+        f"end-to-end latency, OTLP/gRPC export that crosses -> its PagerDuty request at the "
+        f"server (`routewatch run`, {crossings} crossings {pace * 1e3:.0f} ms apart, "
+        f"evaluation_interval 15s):"
+    )
+    print(f"  loaded: {', '.join(loaded)}")
+    print(f"  {ms(latencies)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--crossings", type=int, default=100, help="end-to-end crossings")
+    parser.add_argument("--pace", type=float, default=0.2, help="seconds between crossings")
+    parser.add_argument("--only", choices=["evaluation", "in-process", "e2e"])
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} on {os.cpu_count()} CPUs (wall times grow with load)")
-    evaluation_cost(args.series, args.runs, [LATENCY])
-    evaluation_cost(args.series, args.runs, [LATENCY, SUCCESS])
-    asyncio.run(alert_latency(args.series, args.runs))
+    if args.only in (None, "evaluation"):
+        evaluation_cost(args.series, args.runs, [LATENCY])
+        evaluation_cost(args.series, args.runs, [LATENCY, SUCCESS])
+    if args.only in (None, "in-process"):
+        asyncio.run(alert_latency(args.series, args.runs))
+    if args.only in (None, "e2e"):
+        end_to_end_latency(args.series, args.crossings, args.pace)
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":
