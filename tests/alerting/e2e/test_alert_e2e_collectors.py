@@ -5,12 +5,16 @@ validates every event against the Events v2 spec and answers 400 to anything inv
 
 from __future__ import annotations
 
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
-from alerting.e2e.collector_proc import Collector, latency_batch, latency_rule
+from alerting.e2e.collector_proc import ROUTING_KEY, Collector, latency_batch, latency_rule
+from support.ports import free_port
 
 from routewatch.collector.devservers.pagerduty_server import PagerDutyServer, pagerduty_server
 
@@ -116,11 +120,25 @@ def test_sigkill_while_firing_then_recovery_resolves_without_a_second_trigger(
     assert "Traceback" not in collector.log()
 
 
+def deliveries(api: str, wanted: int) -> list[dict[str, Any]]:
+    """The delivery history over the connector's HTTP API, once it holds `wanted` entries."""
+    deadline = time.monotonic() + 20
+    while True:
+        with urllib.request.urlopen(f"{api}/api/v2/notifications?receiver=pagerduty") as r:
+            body = r.read()
+        entries: list[dict[str, Any]] = orjson.loads(body)
+        assert ROUTING_KEY not in body.decode()
+        if len(entries) >= wanted or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
+
+
 def test_pagerduty_429_5xx_and_network_errors_are_retried_400_is_not(
     tmp_path: Path, pd: PagerDutyServer
 ) -> None:
     collector = Collector(tmp_path)
-    collector.configure([latency_rule()], pagerduty_url=pd.url)
+    api = f"127.0.0.1:{free_port()}"
+    collector.configure([latency_rule()], pagerduty_url=pd.url, connector={"endpoint": api})
     collector.start()
     try:
         pd.inject(503)
@@ -135,6 +153,12 @@ def test_pagerduty_429_5xx_and_network_errors_are_retried_400_is_not(
         pd.inject(400)
         collector.export(latency_batch(2.0, 20, route="mcp"))
         wait(pd, lambda s: len(s.received) == 7, "the refused trigger", collector)
+        # What happened is in the delivery history, over the connector's HTTP API.
+        refused, delivered = deliveries(f"http://{api}", 2)  # newest first
+        assert (delivered["outcome"], delivered["attempts"]) == ("delivered", 6)
+        assert delivered["remote_id"] == actions(pd)[0][1] and delivered["action"] == "trigger"
+        assert (refused["outcome"], refused["attempts"]) == ("failed", 1)
+        assert "HTTP 400" in refused["error"]
     finally:
         # A graceful stop drains the exporter's queue and waits for retries in flight: a
         # retry of the 400 would show up below.
@@ -142,4 +166,33 @@ def test_pagerduty_429_5xx_and_network_errors_are_retried_400_is_not(
     assert exit_code == 0
     assert statuses(pd) == [503, 429, 502, 500, 0, 202, 400]
     assert [(i.dedup_key, i.status) for i in pd.incidents] == [(actions(pd)[0][1], "triggered")]
-    assert "refused" in collector.log()
+    assert "refused" in collector.log() and ROUTING_KEY not in collector.log()
+
+
+def test_a_trigger_queued_on_disk_survives_sigkill_while_pagerduty_is_down(
+    tmp_path: Path, pd: PagerDutyServer
+) -> None:
+    collector = Collector(tmp_path)
+    collector.configure(
+        [latency_rule(window="30s")],
+        pagerduty_url=pd.url,
+        storage_dir=tmp_path / "storage",
+        pagerduty={"sending_queue": {"storage": "file_storage"}},
+    )
+    collector.start()
+    try:
+        pd.inject(503, times=1_000_000)
+        collector.export(latency_batch(2.0, 20))
+        wait(pd, lambda s: len(s.received) >= 2, "the first refused attempts", collector)
+        collector.kill()  # the alert is recorded as sent; its trigger sits in the disk queue
+        pd.reset()  # PagerDuty is back
+
+        collector.start()
+        wait(pd, lambda s: count(s, "trigger") == 1, "the trigger replayed from disk", collector)
+        collector.export(latency_batch(0.05, 2000))
+        wait(pd, lambda s: count(s, "resolve") == 1, "the resolve", collector)
+    finally:
+        exit_code = collector.stop()
+    assert exit_code == 0
+    assert [a for a, _ in actions(pd, status=None)] == ["trigger", "resolve"]
+    assert [i.status for i in pd.incidents] == ["resolved"]
