@@ -28,6 +28,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -185,8 +186,15 @@ async def alert_latency(series: int, runs: int) -> None:
     print(f"  {ms(latencies)}")
 
 
-def end_to_end_latency(series: int, crossings: int, pace: float) -> None:
-    """Receiver -> PagerDuty server through a `routewatch run` subprocess (see the docstring)."""
+def end_to_end_latency(
+    series: int, crossings: int, pace: float, background: float = 0.0, batch_processor: bool = False
+) -> None:
+    """Receiver -> PagerDuty server through a `routewatch run` subprocess (see the docstring).
+
+    `background`: seconds between exports of all `series` (as apps keep exporting; each is
+    ingested on the collector's event loop) while the crossings run; 0 = none.
+    `batch_processor`: put a default `batch` processor (timeout 200ms) before the connector,
+    as `otel-config.yaml` and the AWS example do."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from alerting.e2e.collector_proc import Collector, latency_batch
 
@@ -204,8 +212,10 @@ def end_to_end_latency(series: int, crossings: int, pace: float) -> None:
                 "group_by": ["alertname", "service.name", "hybrid_routing.route"],
                 "max_series": series * 2 + crossings,
             },
+            processors={"batch": {}} if batch_processor else None,
         )
         collector.start()
+        stop = threading.Event()
         try:
             now = time.time()
             for i in range(20):  # 5 minutes of healthy windows for `series` series
@@ -215,6 +225,11 @@ def end_to_end_latency(series: int, crossings: int, pace: float) -> None:
                 for line in collector.internal_metrics().splitlines()
                 if line.startswith("routewatch_alerts_series")
             ]
+            feeder = threading.Thread(
+                target=_keep_exporting, args=(collector, series, background, stop), daemon=True
+            )
+            if background:
+                feeder.start()
             latencies = []
             for i in range(crossings):
                 # A new series (service) whose first export crosses: its own alert and group.
@@ -230,14 +245,24 @@ def end_to_end_latency(series: int, crossings: int, pace: float) -> None:
                 # Paced so that the run spans periodic evaluations of all series.
                 time.sleep(pace)
         finally:
+            stop.set()
+            if feeder.is_alive():
+                feeder.join()
             collector.stop()
+    extras = [f"all {series} series re-exported every {background:g} s"] if background else []
+    extras += ["batch processor (200 ms) before the connector"] if batch_processor else []
     print(
         f"end-to-end latency, OTLP/gRPC export that crosses -> its PagerDuty request at the "
         f"server (`routewatch run`, {crossings} crossings {pace * 1e3:.0f} ms apart, "
-        f"evaluation_interval 15s):"
+        f"evaluation_interval 15s{''.join(', ' + e for e in extras)}):"
     )
     print(f"  loaded: {', '.join(loaded)}")
     print(f"  {ms(latencies)}")
+
+
+def _keep_exporting(collector: Any, series: int, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
+        collector.export(batch(time.time(), series, HEALTHY), timeout=60)
 
 
 def main() -> None:
@@ -246,6 +271,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--crossings", type=int, default=100, help="end-to-end crossings")
     parser.add_argument("--pace", type=float, default=0.2, help="seconds between crossings")
+    parser.add_argument(
+        "--background",
+        type=float,
+        default=5.0,
+        help="end-to-end variant: re-export all series every N s during the crossings",
+    )
     parser.add_argument("--only", choices=["evaluation", "in-process", "e2e"])
     args = parser.parse_args()
     load = os.getloadavg()
@@ -257,6 +288,8 @@ def main() -> None:
         asyncio.run(alert_latency(args.series, args.runs))
     if args.only in (None, "e2e"):
         end_to_end_latency(args.series, args.crossings, args.pace)
+        end_to_end_latency(args.series, args.crossings, args.pace, background=args.background)
+        end_to_end_latency(args.series, args.crossings, args.pace, batch_processor=True)
     load = os.getloadavg()
     print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 

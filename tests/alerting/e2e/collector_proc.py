@@ -77,8 +77,9 @@ def collector_config(
     storage_dir: Path | None = None,
     connector: Mapping[str, Any] | None = None,
     pagerduty: Mapping[str, Any] | None = None,
+    processors: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """otlp -> routewatch_alerts -> logs pipeline -> pagerduty and/or sns."""
+    """otlp -> [processors] -> routewatch_alerts -> logs pipeline -> pagerduty and/or sns."""
     alerts: dict[str, Any] = {
         "evaluation_interval": "1s",
         "rules": list(rules),
@@ -107,13 +108,18 @@ def collector_config(
         alerts["storage"] = "file_storage"
     return {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc_port}"}}}},
+        "processors": dict(processors or {}),
         "connectors": {"routewatch_alerts": alerts},
         "exporters": exporters,
         "extensions": extensions,
         "service": {
             "extensions": list(extensions),
             "pipelines": {
-                "metrics": {"receivers": ["otlp"], "exporters": ["routewatch_alerts"]},
+                "metrics": {
+                    "receivers": ["otlp"],
+                    "processors": list(processors or {}),
+                    "exporters": ["routewatch_alerts"],
+                },
                 "logs": {"receivers": ["routewatch_alerts"], "exporters": list(exporters)},
             },
             "telemetry": {
