@@ -5,6 +5,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alerting.engine_helpers import (
     T0,
     TRACE,
@@ -145,4 +146,26 @@ async def test_batches_save_transitions_at_once_and_numbers_on_the_tick(tmp_path
     await h.conn.run_once()  # the tick saves the moved numbers
     assert saved() == ("warning", 70)
     storage.close()
+    await h.stop()
+
+
+async def test_damaged_saved_entries_are_skipped_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = await Harness(gauge_config(), tmp_path / "s.db").start()
+    (fired,) = await h.at(0, 120)
+    await h.stop()
+    storage = SQLiteStorageClient(tmp_path / "s.db", "routewatch_alerts/alerts")
+    storage.batch(
+        [
+            ("alert/0000000000000000", b"{not json"),
+            ("silence/broken", b'{"id": "x"}'),
+            ("nflog/routewatch_alerts/{}", b"[]"),
+        ]
+    )
+    storage.close()
+    await h.start()
+    assert "skipped 3 damaged saved entries" in caplog.text
+    (resolved,) = await h.at(10, 1)  # the good entries came back: the resolve goes out
+    assert resolved.fingerprint == fired.fingerprint and resolved.status == "resolved"
     await h.stop()

@@ -36,6 +36,7 @@ from routewatch.collector.alerting.nflog import (
 from routewatch.collector.alerting.rules import Rule, RuleSet
 from routewatch.collector.alerting.series import Converter
 from routewatch.collector.alerting.silence import SilenceConfig, Silences
+from routewatch.collector.alerting.snapshot import decoded, stored_items
 from routewatch.collector.alerting.state import AlertState, State, alert_labels, step
 from routewatch.collector.alerting.targets import Target
 from routewatch.collector.alerting.windows import (
@@ -110,7 +111,9 @@ class Engine:
             settings.group_by, settings.group_wait, settings.group_interval
         )
         self.inhibitor = Inhibitor(_inhibit_rules(settings.rules))
-        self.silences = Silences(settings.silences, storage)
+        # Keys of saved entries that could not be read back (skipped; logged by the caller).
+        self.damaged: list[str] = []
+        self.silences = Silences(settings.silences, storage, self.damaged)
         self.nflog = NotificationLog(settings.receiver)
         self.emitted = EmittedLog()
         if storage is not None:
@@ -119,23 +122,17 @@ class Engine:
     # --- restart -------------------------------------------------------------------------
 
     def _restore(self, storage: StorageClient) -> None:
-        items: list[tuple[str, bytes]] = []
-        for key in storage.keys(""):
-            data = storage.get(key)
-            if data is not None:
-                items.append((key, data))
-        for key, data in items:
-            if key.startswith(STATE_PREFIX):
-                st = AlertState.from_json(data)
-                self.states[st.fingerprint] = st
-                series_key = _freeze(st.series_key)
-                self._index.setdefault(st.rule, {})[series_key] = st.fingerprint
-                rule = self.rules.get(st.rule)
-                if rule is not None and rule.config.kind == "absent":
-                    # known to be missing: counts from the restart
-                    self.windows[st.rule].window_for(series_key, self.started_at)
-        self.nflog.restore(items)
-        self.emitted.restore(items)
+        items = stored_items(storage)
+        for st in decoded(items, STATE_PREFIX, AlertState.from_json, self.damaged):
+            self.states[st.fingerprint] = st
+            series_key = _freeze(st.series_key)
+            self._index.setdefault(st.rule, {})[series_key] = st.fingerprint
+            rule = self.rules.get(st.rule)
+            if rule is not None and rule.config.kind == "absent":
+                # known to be missing: counts from the restart
+                self.windows[st.rule].window_for(series_key, self.started_at)
+        self.nflog.restore(items, self.damaged)
+        self.emitted.restore(items, self.damaged)
         # Groups are rebuilt: what was notified (to resolve it) and what fires (to notify it
         # after group_wait, counted from the restart).
         for entry in self.nflog.entries.values():

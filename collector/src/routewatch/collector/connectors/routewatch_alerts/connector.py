@@ -100,6 +100,13 @@ class AlertsConnector:
                     )
                 self._storage = ext.client(str(self.settings.id), "alerts")
             self.engine = Engine(self._engine_settings(), self._storage, self.clock())
+            if self.engine.damaged:
+                self.settings.logger.warning(
+                    "%s: skipped %d damaged saved entries (e.g. %s)",
+                    self.settings.id,
+                    len(self.engine.damaged),
+                    self.engine.damaged[0],
+                )
             self._register_telemetry(self.engine)
             if self.config.endpoint:
                 self.api = AlertsApi(lambda: self.engine, self.clock, self._lock)
