@@ -13,9 +13,12 @@
    that alert's PagerDuty request arriving at the server (its receive timestamp), both on this
    machine's wall clock. Each crossing is a new series (its own fingerprint and group), with
    `for: 0`, `group_wait: 0` and the 10,000 healthy series loaded. Target: p99 under 250 ms.
+   Three variants: nothing else arriving; all 10,000 series re-exported every `--background`
+   seconds meanwhile (a crossing that arrives during such an ingest waits for it); and a
+   default `batch` processor before the connector (its 200 ms timeout adds to every alert).
 
 Run: `.tools/bin/uv run --no-sync python benchmarks/alert_latency.py [--series N] [--runs N]
-[--crossings N] [--only evaluation|in-process|e2e]`
+[--crossings N] [--pace S] [--background S] [--only evaluation|in-process|e2e]`
 """
 
 from __future__ import annotations
