@@ -109,6 +109,7 @@ def test_sigkill_while_firing_then_recovery_resolves_without_a_second_trigger(
         collector.kill()
 
         collector.start()  # same config, same storage; windows start empty
+        collector.export(latency_batch(2.0, 20))  # still broken: firing, already paged
         collector.export(latency_batch(0.05, 2000))
         wait(pd, lambda s: count(s, "resolve") == 1, "the resolve after the restart", collector)
     finally:
