@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,11 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from support.moto import MotoServer
 from support.ports import free_port
 
 from routewatch.collector.alerting.otlp_build import PointSpec, metrics_request
+from routewatch.collector.devservers.pagerduty_server import PagerDutyServer
 from routewatch.instrumentation.semconv import (
     DURATION_BUCKETS,
     HYBRID_ROUTING_OUTCOME,
@@ -65,6 +67,11 @@ def latency_rule(
         },
         **extra,
     }
+
+
+def sns_exporter(topic_arn: str, moto: MotoServer) -> dict[str, Any]:
+    """`sns` exporter settings for a topic on moto's server."""
+    return {"topic_arn": topic_arn, "endpoint": moto.endpoint_url, "region": moto.region}
 
 
 def collector_config(
@@ -260,3 +267,37 @@ def latency_batch(
     return metrics_request(
         HYBRID_ROUTING_REQUEST_DURATION, "histogram", [point], "delta", resource=resource
     )
+
+
+def actions(pd: PagerDutyServer, status: int | None = 202) -> list[tuple[str, str]]:
+    """(event_action, dedup_key) of the requests the server answered `status` (None: all)."""
+    with pd.lock:
+        return [
+            (r.event.get("event_action", ""), r.event.get("dedup_key", ""))
+            for r in pd.received
+            if r.event is not None and (status is None or r.status == status)
+        ]
+
+
+def statuses(pd: PagerDutyServer) -> list[int]:
+    """HTTP status of every request the server answered (0: connection dropped)."""
+    with pd.lock:
+        return [r.status for r in pd.received]
+
+
+def count(pd: PagerDutyServer, action: str) -> int:
+    """Accepted events of `action` (trigger, resolve)."""
+    return sum(1 for a, _ in actions(pd) if a == action)
+
+
+def wait(
+    pd: PagerDutyServer,
+    predicate: Callable[[PagerDutyServer], bool],
+    what: str,
+    *collectors: Collector,
+    timeout: float = 20.0,
+) -> None:
+    """Wait for `predicate` at the PagerDuty server; on timeout fail with the collectors' logs."""
+    if not pd.wait_for(predicate, timeout=timeout):
+        logs = "\n".join(f"--- {c.name}\n{c.log()}" for c in collectors)
+        raise AssertionError(f"timed out waiting for {what}; received {statuses(pd)}\n{logs}")

@@ -13,7 +13,16 @@ from typing import Any
 
 import orjson
 import pytest
-from alerting.e2e.collector_proc import ROUTING_KEY, Collector, latency_batch, latency_rule
+from alerting.e2e.collector_proc import (
+    ROUTING_KEY,
+    Collector,
+    actions,
+    count,
+    latency_batch,
+    latency_rule,
+    statuses,
+    wait,
+)
 from support.ports import free_port
 
 from routewatch.collector.devservers.pagerduty_server import PagerDutyServer, pagerduty_server
@@ -25,31 +34,6 @@ SLOW_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 def pd() -> Iterator[PagerDutyServer]:
     with pagerduty_server() as server:
         yield server
-
-
-def actions(pd: PagerDutyServer, status: int | None = 202) -> list[tuple[str, str]]:
-    """(event_action, dedup_key) of the requests the server answered `status` (None: all)."""
-    with pd.lock:
-        return [
-            (r.event.get("event_action", ""), r.event.get("dedup_key", ""))
-            for r in pd.received
-            if r.event is not None and (status is None or r.status == status)
-        ]
-
-
-def statuses(pd: PagerDutyServer) -> list[int]:
-    with pd.lock:
-        return [r.status for r in pd.received]
-
-
-def count(pd: PagerDutyServer, action: str) -> int:
-    return sum(1 for a, _ in actions(pd) if a == action)
-
-
-def wait(pd: PagerDutyServer, predicate: Any, what: str, *collectors: Collector) -> None:
-    if not pd.wait_for(predicate, timeout=20):
-        logs = "\n".join(f"--- {c.name}\n{c.log()}" for c in collectors)
-        raise AssertionError(f"timed out waiting for {what}; received {statuses(pd)}\n{logs}")
 
 
 def test_two_collectors_with_the_same_rules_and_data_open_one_incident(

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from alerting.e2e.collector_proc import Collector, latency_batch, latency_rule
+from alerting.e2e.collector_proc import (
+    Collector,
+    count,
+    latency_batch,
+    latency_rule,
+    sns_exporter,
+    wait,
+)
 from support.moto import moto_server
 from support.ports import free_port
 from support.sns_sqs import subscribe
@@ -27,8 +34,7 @@ def _call(url: str, body: dict[str, Any] | None = None) -> Any:
 
 
 def _page(pd: PagerDutyServer, action: str, collector: Collector) -> dict[str, Any]:
-    if not pd.wait_for(lambda s: any(e["event_action"] == action for e in s.events), 20):
-        raise AssertionError(f"no {action}: {[r.status for r in pd.received]}\n{collector.log()}")
+    wait(pd, lambda s: count(s, action) == 1, f"the {action}", collector)
     return next(e for e in pd.events if e["event_action"] == action)
 
 
@@ -42,7 +48,7 @@ def test_silenced_after_paging_still_resolves_and_fifo_keeps_the_quick_resolve(
         collector.configure(
             [latency_rule(window="30s")],
             pagerduty_url=pd.url,
-            sns={"topic_arn": fifo.topic_arn, "endpoint": moto.endpoint_url, "region": moto.region},
+            sns=sns_exporter(fifo.topic_arn, moto),
             connector={"endpoint": api.split("/")[2]},
         )
         collector.start()

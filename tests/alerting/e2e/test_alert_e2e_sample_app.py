@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import orjson
-from alerting.e2e.collector_proc import Collector, latency_rule
+from alerting.e2e.collector_proc import Collector, count, latency_rule, sns_exporter, wait
 from support.moto import moto_server
 from support.sns_sqs import subscribe
 
@@ -31,14 +31,14 @@ INCIDENT = WINDOW + 1.0
 
 
 def _wait(pd: PagerDutyServer, action: str, app: subprocess.Popen[bytes], c: Collector) -> None:
-    def seen(s: PagerDutyServer) -> bool:
-        return any(e["event_action"] == action for e in s.events) or app.poll() is not None
-
-    if not pd.wait_for(seen, timeout=25) or app.poll() is not None:
-        raise AssertionError(
-            f"no {action} at the PagerDuty server (app exit {app.poll()}); "
-            f"received {[(r.status, r.errors) for r in pd.received]}\n{c.log()}"
-        )
+    wait(
+        pd,
+        lambda s: count(s, action) >= 1 or app.poll() is not None,
+        f"the {action}",
+        c,
+        timeout=25,
+    )
+    assert app.poll() is None, f"the sample app exited {app.returncode}"
 
 
 def test_direct_latency_incident_pages_once_and_resolves_once_on_pagerduty_and_sns(
@@ -54,11 +54,7 @@ def test_direct_latency_incident_pages_once_and_resolves_once_on_pagerduty_and_s
                 )
             ],
             pagerduty_url=pd.url,
-            sns={
-                "topic_arn": topic.topic_arn,
-                "endpoint": moto.endpoint_url,
-                "region": moto.region,
-            },
+            sns=sns_exporter(topic.topic_arn, moto),
         )
         collector.start()
         app = subprocess.Popen(
