@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +240,7 @@ def end_to_end_latency(
                 crossing = latency_batch(20.0, 1000, resource={"service.name": f"crossing-{i}"})
                 sent = time.time()
                 collector.export(crossing)
-                if not pd.wait_for(lambda s, n=i + 1: len(s.received) >= n, timeout=30):
+                if not pd.wait_for(partial(_paged, n=i + 1), timeout=30):
                     raise RuntimeError(f"crossing {i}: no page\n{collector.log()}")
                 with pd.lock:
                     received = pd.received[i]
@@ -261,6 +262,10 @@ def end_to_end_latency(
     )
     print(f"  loaded: {', '.join(loaded)}")
     print(f"  {ms(latencies)}")
+
+
+def _paged(server: Any, n: int) -> bool:
+    return len(server.received) >= n
 
 
 def _keep_exporting(collector: Any, series: int, every: float, stop: threading.Event) -> None:
