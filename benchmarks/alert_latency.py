@@ -262,6 +262,10 @@ def end_to_end_latency(
     )
     print(f"  loaded: {', '.join(loaded)}")
     print(f"  {ms(latencies)}")
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    over = sum(1 for x in ordered if x > 0.25)
+    print(f"  p95 {p95 * 1e3:.2f} ms; {over} of {len(ordered)} over the 250 ms target")
 
 
 def _paged(server: Any, n: int) -> bool:
