@@ -25,7 +25,8 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from support.moto import MotoServer
+from support.fault_proxy import FaultProxy
+from support.moto import REGION, MotoServer
 from support.ports import free_port
 
 from routewatch.collector.alerting.otlp_build import PointSpec, metrics_request
@@ -69,9 +70,10 @@ def latency_rule(
     }
 
 
-def sns_exporter(topic_arn: str, moto: MotoServer) -> dict[str, Any]:
-    """`sns` exporter settings for a topic on moto's server."""
-    return {"topic_arn": topic_arn, "endpoint": moto.endpoint_url, "region": moto.region}
+def sns_exporter(topic_arn: str, endpoint: MotoServer | FaultProxy) -> dict[str, Any]:
+    """`sns` exporter settings for a topic on moto's server (or a fault proxy in front)."""
+    url = endpoint.endpoint_url if isinstance(endpoint, MotoServer) else endpoint.url
+    return {"topic_arn": topic_arn, "endpoint": url, "region": REGION}
 
 
 def collector_config(

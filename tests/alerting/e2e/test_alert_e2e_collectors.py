@@ -1,6 +1,6 @@
-"""Real `routewatch run` processes -> the local PagerDuty server: one incident from two
-collectors, a SIGKILL while firing, and the server's faults retried (or not) by the running
-collector. Metrics are sent as an SDK sends them (OTLP/gRPC export); the PagerDuty server
+"""Real `routewatch run` processes -> the local PagerDuty server (and SNS on moto): one
+incident from two collectors, a SIGKILL while firing, and faults retried (or not) by the
+running collector. Metrics are sent as an SDK sends them (OTLP/gRPC export); the PagerDuty server
 validates every event against the Events v2 spec and answers 400 to anything invalid."""
 
 from __future__ import annotations
@@ -20,10 +20,14 @@ from alerting.e2e.collector_proc import (
     count,
     latency_batch,
     latency_rule,
+    sns_exporter,
     statuses,
     wait,
 )
+from support.fault_proxy import aws_query_error, fault_proxy
+from support.moto import moto_server
 from support.ports import free_port
+from support.sns_sqs import subscribe
 
 from routewatch.collector.devservers.pagerduty_server import PagerDutyServer, pagerduty_server
 
@@ -181,3 +185,27 @@ def test_a_trigger_queued_on_disk_survives_sigkill_while_pagerduty_is_down(
     assert exit_code == 0
     assert [a for a, _ in actions(pd, status=None)] == ["trigger", "resolve"]
     assert [i.status for i in pd.incidents] == ["resolved"]
+
+
+def test_sns_throttling_and_5xx_are_retried_a_bad_parameter_is_not(tmp_path: Path) -> None:
+    with moto_server() as moto, fault_proxy(moto.endpoint_url) as proxy:
+        topic = subscribe(moto, "e2e-alerts", raw=True)
+        collector = Collector(tmp_path)
+        collector.configure([latency_rule()], sns=sns_exporter(topic.topic_arn, proxy))
+        collector.start()
+        try:
+            proxy.inject(400, aws_query_error("Throttling"), times=2, match="Action=Publish")
+            proxy.inject(503, aws_query_error("ServiceUnavailable"), match="Action=Publish")
+            collector.export(latency_batch(2.0, 20, route="direct"))
+            (delivered,) = topic.receive(1, timeout=15)
+            assert proxy.injected == 3
+
+            proxy.inject(400, aws_query_error("InvalidParameter", "bad"), match="Action=Publish")
+            collector.export(latency_batch(2.0, 20, route="mcp"))
+        finally:
+            # A graceful stop drains the exporter's queue and waits for retries in flight.
+            exit_code = collector.stop()
+        assert exit_code == 0
+        assert proxy.injected == 4 and topic.receive(0) == []  # the refused one: sent once
+    assert delivered["MessageAttributes"]["route"]["StringValue"] == "direct"
+    assert "InvalidParameter" in collector.log()
