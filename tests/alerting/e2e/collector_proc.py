@@ -48,7 +48,6 @@ def latency_rule(
     threshold: float = 1.0,
     window: str = "5s",
     for_: str = "0s",
-    by: Sequence[str] = (HYBRID_ROUTING_ROUTE,),
     **extra: Any,
 ) -> dict[str, Any]:
     """RouteLatencyHigh as in the issue, with a short window and a critical threshold."""
@@ -57,7 +56,7 @@ def latency_rule(
         "kind": "quantile",
         "metric": HYBRID_ROUTING_REQUEST_DURATION,
         "quantile": 0.95,
-        "by": list(by),
+        "by": [HYBRID_ROUTING_ROUTE],
         "window": window,
         "for": for_,
         "thresholds": {"critical": f"> {threshold:g}"},
@@ -247,16 +246,14 @@ def latency_batch(
     seconds: float,
     count: int,
     route: str = "direct",
-    now: float | None = None,
     trace_id: str = "",
-    extra: Mapping[str, str] | None = None,
     resource: Mapping[str, str] | None = None,
 ) -> ExportMetricsServiceRequest:
     """A delta export of `count` requests of `seconds` each on `route`, ending now."""
-    t = time.time() if now is None else now
+    t = time.time()
     counts = [0] * (len(DURATION_BUCKETS) + 1)
     counts[next((i for i, b in enumerate(DURATION_BUCKETS) if seconds <= b), -1)] = count
-    attrs = {HYBRID_ROUTING_ROUTE: route, HYBRID_ROUTING_OUTCOME: "success", **(extra or {})}
+    attrs = {HYBRID_ROUTING_ROUTE: route, HYBRID_ROUTING_OUTCOME: "success"}
     point = PointSpec(
         attrs,
         t,
