@@ -82,6 +82,7 @@ def test_direct_latency_incident_pages_once_and_resolves_once_on_pagerduty_and_s
             app.terminate()
             app.wait(timeout=15)
             exit_code = collector.stop()
+        messages += topic.receive(0)  # anything sent until the collector stopped
     assert exit_code == 0
 
     # PagerDuty: every request valid per the spec (the server answers 400 otherwise).
