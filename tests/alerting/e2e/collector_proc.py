@@ -246,6 +246,7 @@ def latency_batch(
     seconds: float,
     count: int,
     route: str = "direct",
+    outcome: str = "success",
     trace_id: str = "",
     resource: Mapping[str, str] | None = None,
 ) -> ExportMetricsServiceRequest:
@@ -253,7 +254,7 @@ def latency_batch(
     t = time.time()
     counts = [0] * (len(DURATION_BUCKETS) + 1)
     counts[next((i for i, b in enumerate(DURATION_BUCKETS) if seconds <= b), -1)] = count
-    attrs = {HYBRID_ROUTING_ROUTE: route, HYBRID_ROUTING_OUTCOME: "success"}
+    attrs = {HYBRID_ROUTING_ROUTE: route, HYBRID_ROUTING_OUTCOME: outcome}
     point = PointSpec(
         attrs,
         t,
