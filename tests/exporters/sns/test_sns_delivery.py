@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -11,6 +11,7 @@ import pytest
 from support.alert_delivery import FakeClock, sample_alert
 from support.fault_proxy import aws_query_error, fault_proxy
 from support.moto import MotoServer, moto_server
+from support.sns_sqs import subscribe
 
 from routewatch.exporters.delivery import Backoff
 from routewatch.exporters.sns import MAX_MESSAGE_BYTES, MessageOptions, SnsNotifier, SnsOptions
@@ -34,50 +35,6 @@ def moto_module() -> Iterator[MotoServer]:
 def moto(moto_module: MotoServer) -> MotoServer:
     moto_module.reset()
     return moto_module
-
-
-@dataclass
-class Subscribed:
-    topic_arn: str
-    queue_url: str
-    moto: MotoServer
-
-    def receive(self, expected: int) -> list[dict[str, Any]]:
-        sqs = self.moto.client("sqs")
-        messages: list[dict[str, Any]] = []
-        for _ in range(20):
-            got = sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"],
-                AttributeNames=["All"],
-                WaitTimeSeconds=0,
-            ).get("Messages", [])
-            for message in got:
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            messages += got
-            if len(messages) >= expected and not got:
-                break
-        return messages
-
-
-def subscribe(moto: MotoServer, name: str, raw: bool = False, fifo: bool = False) -> Subscribed:
-    sns, sqs = moto.client("sns"), moto.client("sqs")
-    suffix = ".fifo" if fifo else ""
-    topic_attrs = {"FifoTopic": "true", "ContentBasedDeduplication": "false"} if fifo else {}
-    topic = sns.create_topic(Name=name + suffix, Attributes=topic_attrs)["TopicArn"]
-    queue_attrs = {"FifoQueue": "true"} if fifo else {}
-    queue = sqs.create_queue(QueueName=f"{name}-q{suffix}", Attributes=queue_attrs)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true" if raw else "false"},
-    )
-    return Subscribed(topic, queue, moto)
 
 
 def channel(endpoint: str, clock: FakeClock, **options: Any) -> SnsNotifier:
