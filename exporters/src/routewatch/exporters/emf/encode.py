@@ -1,0 +1,910 @@
+"""The EMF core: metric points in, CloudWatch Embedded Metric Format events out.
+
+Readers (`sdk_reader`, `otlp_reader`) walk their own data model and call an `EmfBatch`
+directly — resource, then metric, then its points — so neither converts into the other's
+form. Per metric, the unit, name check and declaration lookup are done once (`MetricInfo`);
+per attribute set, dimension sanitising is cached; per point, the work is a dict lookup and
+an append. Points sharing a destination, timestamp (ms) and attribute set become one event,
+as in otelcol-contrib's awsemfexporter.
+
+Limits are kept by splitting:
+- at most 100 metrics per event (so per directive);
+- a histogram with more than 100 non-empty buckets becomes several value objects, each in
+  its own event (a metric name can appear once per event), whose Count/Sum add up to the
+  point's and whose Min/Max bound it;
+- a metric name already present in an event (two scopes emitting the same name) goes into
+  a further event rather than overwriting;
+- an event over the PutLogEvents size limit is split in halves until it fits.
+What cannot be valid is sanitised or dropped, counted in `Stats` and logged once per cause:
+- values NaN, +-Inf or beyond 1.17e108 in magnitude: the point is dropped (`nan`, `inf`,
+  `out_of_range`); magnitudes below 8.5e-109 are written as 0 (`underflow`);
+- metric names empty or over 255 characters: dropped (`invalid_metric_name`); a name that
+  collides with a dimension or `_aws`: dropped (`name_conflict`);
+- dimension values that are blank or longer than 1024 characters, and dimension names that
+  are empty, too long or start with `:`, stay in the event as properties but are not
+  dimensions (`invalid_dimension`); non-ASCII characters in a dimension value are replaced
+  by `_` (`non_ascii_dimension_value`);
+- more than 30 dimension keys: the first 30 in name order are the dimension set, the rest
+  stay in the event as properties (`too_many_dimensions`). Splitting them over several
+  dimension sets would publish partial series under the same metric name, which double
+  counts in CloudWatch; keeping them as properties loses nothing for Logs Insights.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import compress
+from typing import Any
+
+import orjson
+
+from routewatch.exporters.emf.config import DimensionRollup, EmfConfig
+from routewatch.exporters.emf.delta import DeltaTracker
+from routewatch.exporters.emf.limits import (
+    MAX_DIMENSION_KEYS,
+    MAX_DIMENSION_VALUE_LENGTH,
+    MAX_EVENT_BYTES,
+    MAX_MAGNITUDE,
+    MAX_METRICS_PER_DIRECTIVE,
+    MAX_NAME_LENGTH,
+    MAX_VALUES_PER_ARRAY,
+    MIN_MAGNITUDE,
+)
+from routewatch.exporters.emf.stats import DROPPED_POINTS, SANITIZED_VALUES, Stats
+from routewatch.exporters.emf.units import cloudwatch_unit
+
+# (timestamp ms, UTF-8 JSON) as PutLogEvents wants them.
+LogEvent = tuple[int, bytes]
+DimensionSets = tuple[tuple[str, ...], ...]
+# A point's attributes: a mapping, or a tuple of (key, value) pairs (cheaper for readers that
+# build them, and directly usable as a cache key).
+Attributes = Mapping[str, Any] | tuple[tuple[str, Any], ...]
+# The root property carrying exemplar trace ids.
+TRACE_IDS_KEY = "traceIds"
+_RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
+_INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
+_CACHE_LIMIT = 65_536
+DEFAULT_NAMESPACE = "default"
+
+
+class MetricInfo:
+    """What is decided once per metric: its CloudWatch unit, whether it can be sent, and the
+    bucket layout of its last explicit-bucket point (points of a metric share it)."""
+
+    __slots__ = ("bounds", "decl_cache", "entry", "layout", "name", "unit", "valid")
+
+    def __init__(self, name: str, unit: str, valid: bool) -> None:
+        self.name = name
+        self.unit = unit
+        self.valid = valid
+        self.entry = {"Name": name, "Unit": unit}
+        self.decl_cache: dict[Hashable, DimensionSets | None] = {}
+        self.bounds: Any = None
+        self.layout: _Layout | None = None
+
+
+class _Layout:
+    """Edges and midpoints of buckets; open edges are -inf/+inf (clamped per point). `position`
+    maps a midpoint back to its bucket (midpoints of sorted distinct bounds are distinct)."""
+
+    __slots__ = ("lower", "mids", "position", "upper")
+
+    def __init__(self, lower: list[float], upper: list[float]) -> None:
+        self.lower = lower
+        self.upper = upper
+        self.mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
+        self.position = {m: i for i, m in enumerate(self.mids)}
+
+
+class _Dims:
+    """An attribute set, sanitised: root properties, dimension keys, a canonical key, a small
+    int standing for the key in group keys, and (without declarations) its dimension sets."""
+
+    __slots__ = ("ident", "key", "keys", "props", "sets")
+
+    def __init__(self, props: dict[str, str], keys: tuple[str, ...], ident: int) -> None:
+        self.props = props
+        self.keys = keys
+        self.key = tuple(sorted(props.items()))
+        self.ident = ident
+        self.sets: DimensionSets | None = None
+
+
+class _Layer:
+    """Values and metric infos by name: at most one value per name in an event."""
+
+    __slots__ = ("infos", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.infos: dict[str, MetricInfo] = {}
+
+
+class _Group:
+    """Metrics of one event-to-be. A name already in a layer goes to the next one (two scopes
+    emitting one name, split histograms), so each layer is written without overwriting."""
+
+    __slots__ = ("dims", "first", "layers", "namespace", "trace_ids", "ts")
+
+    def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
+        self.dims = dims
+        self.ts = ts
+        self.namespace = namespace
+        self.first = _Layer()
+        self.layers = [self.first]
+        self.trace_ids: list[str] | None = None
+
+    def add_again(self, info: MetricInfo, value: Any) -> None:
+        """Add a name that the first layer already has."""
+        name = info.name
+        for layer in self.layers:
+            if name not in layer.values:
+                break
+        else:
+            layer = _Layer()
+            self.layers.append(layer)
+        layer.values[name] = value
+        layer.infos[name] = info
+
+
+class EmfEncoder:
+    """Long-lived: config, delta state and caches shared by every batch."""
+
+    def __init__(
+        self,
+        config: EmfConfig,
+        stats: Stats | None = None,
+        delta: DeltaTracker | None = None,
+        destination_of: Callable[[Mapping[str, Any]], Hashable] | None = None,
+    ) -> None:
+        self.config = config
+        self.stats = stats or Stats()
+        self.delta = delta or DeltaTracker(
+            self.stats, retain_initial=config.retain_initial_value_of_delta_metric
+        )
+        self.destination_of = destination_of
+        self._dims_cache: dict[Hashable, _Dims] = {}
+        self._canonical: dict[Hashable, _Dims] = {}
+        self._by_identity: dict[int, tuple[Attributes, int, _Dims]] = {}
+        self._idents = itertools.count(1)
+        self._res_tokens: dict[Hashable, int] = {}
+        self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
+        self._layouts: dict[tuple[float, ...], _Layout] = {}
+
+    def batch(self, stable_attributes: bool = False) -> EmfBatch:
+        """A batch for one export. `stable_attributes`: the reader's attribute mappings are
+        immutable objects that recur across exports (the SDK's are: each data point carries
+        its aggregation's mapping), so they can be cached by identity."""
+        self.delta.tick()
+        return EmfBatch(self, stable_attributes)
+
+    # -- per metric ---------------------------------------------------------------------------
+
+    def metric_info(self, name: str, unit: str | None, counter: bool) -> MetricInfo:
+        key = (name, unit, counter)
+        info = self._metric_cache.get(key)
+        if info is None:
+            if len(self._metric_cache) > _CACHE_LIMIT:
+                self._metric_cache.clear()
+            info = self._metric_cache[key] = self._new_metric_info(name, unit, counter)
+        return info
+
+    def _new_metric_info(self, name: str, unit: str | None, counter: bool) -> MetricInfo:
+        descriptor = self.config.descriptors_by_name.get(name)
+        if descriptor is not None and (descriptor.overwrite or not unit):
+            cw_unit = cloudwatch_unit(descriptor.unit, counter)
+        else:
+            cw_unit = cloudwatch_unit(unit, counter)
+        valid = 0 < len(name) <= MAX_NAME_LENGTH and name not in _RESERVED
+        return MetricInfo(name, cw_unit, valid)
+
+    def dimension_sets(self, info: MetricInfo, dims: _Dims) -> DimensionSets | None:
+        """The directive's dimension sets for a metric on these dimensions; None = none (the
+        value stays in the event as a property, as contrib does with undeclared metrics)."""
+        if not self.config.metric_declarations:
+            return dims.sets
+        cached = info.decl_cache.get(dims.key, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        result = self._declared_sets(info.name, dims)
+        if len(info.decl_cache) > _CACHE_LIMIT:
+            info.decl_cache.clear()
+        info.decl_cache[dims.key] = result
+        return result
+
+    def _declared_sets(self, name: str, dims: _Dims) -> DimensionSets | None:
+        present = set(dims.keys)
+        declared: list[tuple[str, ...]] = []
+        matched = False
+        for decl in self.config.metric_declarations:
+            if not decl.matches(name, dims.props):
+                continue
+            matched = True
+            for dset in decl.dimensions:
+                if set(dset) <= present and dset not in declared:
+                    declared.append(tuple(dset))
+        if not matched:
+            return None
+        return _rollup(dims.keys, self.config.dimension_rollup_option, tuple(declared))
+
+    # -- per attribute set ----------------------------------------------------------------------
+
+    def resource_token(self, res_key: Hashable) -> int:
+        """A small int standing for a resource's attributes in the dimension cache's keys."""
+        token = self._res_tokens.get(res_key)
+        if token is None:
+            if len(self._res_tokens) > _CACHE_LIMIT:
+                self._res_tokens.clear()
+                self._dims_cache.clear()
+            token = self._res_tokens[res_key] = len(self._res_tokens) + 1
+        return token
+
+    def dims(self, token: int, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
+        """`token` identifies `resource` (0 when resource attributes are not dimensions)."""
+        try:
+            items = attrs if type(attrs) is tuple else tuple(attrs.items())  # type: ignore[union-attr]
+            key: Hashable = (token, items)
+            found = self._dims_cache.get(key)
+        except TypeError:  # unhashable attribute values (lists): not cached
+            return self._new_dims(resource, attrs)
+        if found is None:
+            if len(self._dims_cache) > _CACHE_LIMIT:
+                self._dims_cache.clear()
+                self._canonical.clear()
+                self._by_identity.clear()
+            found = self._dims_cache[key] = self._new_dims(resource, attrs)
+        return found
+
+    def dims_by_identity(
+        self, token: int, resource: Mapping[str, Any] | None, attrs: Attributes
+    ) -> _Dims:
+        """As `dims`, first looking the mapping up by identity (it is held, so its id cannot
+        be reused by another object while cached)."""
+        entry = self._by_identity.get(id(attrs))
+        if entry is not None and entry[0] is attrs and entry[1] == token:
+            return entry[2]
+        found = self.dims(token, resource, attrs)
+        if len(self._by_identity) > _CACHE_LIMIT:
+            self._by_identity.clear()
+        self._by_identity[id(attrs)] = (attrs, token, found)
+        return found
+
+    def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
+        merged: dict[str, Any] = {}
+        if resource and self.config.resource_to_telemetry_conversion:
+            merged.update(resource)
+        merged.update(attrs)
+        renames = self.config.dimension_names
+        props: dict[str, str] = {}
+        keys: list[str] = []
+        stats = self.stats
+        for key, v in merged.items():
+            k = renames.get(key, key) if renames else key
+            if k in _RESERVED:
+                stats.count(SANITIZED_VALUES, "reserved_attribute", detail=k)
+                continue
+            text = attribute_text(v)
+            if not text.isascii():
+                text = "".join(c if c.isascii() else "_" for c in text)
+                stats.count(SANITIZED_VALUES, "non_ascii_dimension_value", detail=k)
+            props[k] = text
+            if (
+                not k
+                or len(k) > MAX_NAME_LENGTH
+                or k[0] == ":"
+                or not text.strip()
+                or len(text) > MAX_DIMENSION_VALUE_LENGTH
+            ):
+                stats.count(SANITIZED_VALUES, "invalid_dimension", detail=k)
+                continue
+            keys.append(k)
+        keys.sort()
+        if len(keys) > MAX_DIMENSION_KEYS:
+            stats.count(SANITIZED_VALUES, "too_many_dimensions", detail=str(len(keys)))
+            del keys[MAX_DIMENSION_KEYS:]
+        dims = _Dims(props, tuple(keys), 0)
+        # One object per distinct attribute set, so its ident can key the event groups.
+        canonical = self._canonical.get(dims.key)
+        if canonical is not None:
+            return canonical
+        dims.ident = next(self._idents)
+        if not self.config.metric_declarations:
+            dims.sets = _rollup(dims.keys, self.config.dimension_rollup_option, ())
+        self._canonical[dims.key] = dims
+        return dims
+
+    # -- per explicit-bucket layout ----------------------------------------------------------
+
+    def layout(self, info: MetricInfo, bounds: Sequence[float]) -> _Layout:
+        """The bucket layout for `bounds`, remembered on the metric (its points share it)."""
+        if bounds is info.bounds or (info.layout is not None and bounds == info.bounds):
+            return info.layout  # type: ignore[return-value]
+        key = tuple(bounds)
+        found = self._layouts.get(key)
+        if found is None:
+            if len(self._layouts) > _CACHE_LIMIT:
+                self._layouts.clear()
+            found = self._layouts[key] = _Layout([-math.inf, *key], [*key, math.inf])
+        # a plain list: holding the reader's container would keep its message alive
+        info.bounds = bounds if isinstance(bounds, list | tuple) else list(bounds)
+        info.layout = found
+        return found
+
+
+def _rollup(
+    keys: tuple[str, ...], option: DimensionRollup, declared: DimensionSets
+) -> DimensionSets:
+    sets: list[tuple[str, ...]] = list(declared) if declared else [keys]
+    if option is DimensionRollup.ZERO_AND_SINGLE:
+        sets.append(())
+    if option is not DimensionRollup.NONE:
+        sets.extend((k,) for k in keys)
+    unique: list[tuple[str, ...]] = []
+    for s in sets:
+        if s not in unique:
+            unique.append(s)
+    return tuple(unique)
+
+
+def namespace_of(resource: Mapping[str, Any]) -> str:
+    """The namespace when none is configured: `service.namespace/service.name`, as contrib."""
+    service = resource.get("service.name")
+    if not service:
+        return DEFAULT_NAMESPACE
+    ns = resource.get("service.namespace")
+    return f"{ns}/{service}" if ns else str(service)
+
+
+def attribute_text(value: Any) -> str:
+    """An attribute value as a dimension string (JSON for arrays, hex for bytes)."""
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if value is None:
+        return ""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:
+        return str(value)
+
+
+class EmfBatch:
+    """Collects the points of one export and renders them as EMF events per destination."""
+
+    def __init__(self, encoder: EmfEncoder, stable_attributes: bool = False) -> None:
+        self._enc = encoder
+        self._dims = encoder.dims_by_identity if stable_attributes else encoder.dims
+        self._stats = encoder.stats
+        self._delta = encoder.delta
+        self._plain = not encoder.config.metric_declarations
+        self._r2t = encoder.config.resource_to_telemetry_conversion
+        self._groups: dict[tuple[int, int, int], _Group] = {}
+        # (destination, namespace) pairs, numbered: group keys stay tuples of ints
+        self._contexts: dict[tuple[Hashable, str], int] = {}
+        self._context_dest: list[Hashable] = []
+        self._resource: Mapping[str, Any] | None = None
+        self._res_key: Hashable = ()
+        self._res_token = 0
+        self._namespace = encoder.config.namespace or DEFAULT_NAMESPACE
+        self._ctx = self._context(None, self._namespace)
+
+    # -- reader interface -------------------------------------------------------------------
+
+    def resource(self, attrs: Mapping[str, Any] | None) -> None:
+        """Start the points of a resource (its attributes select the destination)."""
+        attrs = attrs or {}
+        self._resource = attrs
+        # hashable whatever the values (arrays): it keys the delta state
+        self._res_key = tuple(sorted((k, attribute_text(v)) for k, v in attrs.items()))
+        self._res_token = self._enc.resource_token(self._res_key) if self._r2t else 0
+        if not self._enc.config.namespace:
+            self._namespace = namespace_of(attrs)
+        dest_of = self._enc.destination_of
+        self._ctx = self._context(dest_of(attrs) if dest_of else None, self._namespace)
+
+    def _context(self, dest: Hashable, namespace: str) -> int:
+        ctx = self._contexts.get((dest, namespace))
+        if ctx is None:
+            ctx = self._contexts[(dest, namespace)] = len(self._context_dest)
+            self._context_dest.append(dest)
+        return ctx
+
+    def metric(self, name: str, unit: str | None, counter: bool = False) -> MetricInfo:
+        info = self._enc.metric_info(name, unit, counter)
+        if not info.valid:
+            self._stats.count(DROPPED_POINTS, "invalid_metric_name", detail=name[:64])
+        return info
+
+    def gauge(
+        self,
+        info: MetricInfo,
+        attrs: Attributes,
+        ts: int,
+        value: float,
+        trace_ids: Iterable[str] | None = None,
+    ) -> None:
+        if not info.valid:
+            return
+        a = abs(value)
+        if not (MIN_MAGNITUDE <= a < _INT_SAFE or a == 0):
+            value = self._value(value)  # type: ignore[assignment]
+            if value is None:
+                return
+        self._add(info, self._dims(self._res_token, self._resource, attrs), ts, value, trace_ids)
+
+    def sum(
+        self,
+        info: MetricInfo,
+        attrs: Attributes,
+        start: int,
+        ts: int,
+        value: float,
+        cumulative: bool,
+        trace_ids: Iterable[str] | None = None,
+    ) -> None:
+        """A monotonic sum (non-monotonic ones are gauges: the reader sends them there)."""
+        if not info.valid:
+            return
+        a = abs(value)
+        if not (MIN_MAGNITUDE <= a < _INT_SAFE or a == 0):
+            value = self._value(value)  # type: ignore[assignment]
+            if value is None:
+                return
+        dims = self._dims(self._res_token, self._resource, attrs)
+        if cumulative:
+            delta = self._delta.number((self._res_key, info.name, dims.key), start, ts, value)
+            if delta is None:
+                return
+            value = delta
+        self._add(info, dims, ts, value, trace_ids)
+
+    def histogram(
+        self,
+        info: MetricInfo,
+        attrs: Attributes,
+        start: int,
+        ts: int,
+        count: int,
+        total: float,
+        vmin: float | None,
+        vmax: float | None,
+        bounds: Sequence[float],
+        counts: Sequence[int],
+        cumulative: bool,
+        trace_ids: Iterable[str] | None = None,
+    ) -> None:
+        if not info.valid:
+            return
+        if (
+            vmin is None
+            or vmax is None
+            or not (-MAX_MAGNITUDE <= total <= MAX_MAGNITUDE)
+            or not (-MAX_MAGNITUDE <= vmin <= vmax <= MAX_MAGNITUDE)
+        ):
+            checked = self._extremes(total, vmin, vmax)
+            if checked is None:
+                return
+            vmin, vmax = checked
+        layout = info.layout if bounds is info.bounds else self._enc.layout(info, bounds)
+        if len(counts) != len(layout.mids):  # type: ignore[union-attr]
+            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
+            return
+        dims = self._dims(self._res_token, self._resource, attrs)
+        if cumulative:
+            state = self._delta.histogram(
+                (self._res_key, info.name, dims.key), start, ts, (count, total, tuple(counts))
+            )
+            if state is None:
+                return
+            count, total, counts = state
+        if not count:
+            return
+        self._add_buckets(info, dims, ts, count, total, vmin, vmax, layout, counts)  # type: ignore[arg-type]
+        if trace_ids:
+            self._trace_ids(dims, ts, trace_ids)
+
+    def exp_histogram(
+        self,
+        info: MetricInfo,
+        attrs: Attributes,
+        start: int,
+        ts: int,
+        count: int,
+        total: float,
+        vmin: float | None,
+        vmax: float | None,
+        scale: int,
+        zero_count: int,
+        pos_offset: int,
+        pos_counts: Sequence[int],
+        neg_offset: int,
+        neg_counts: Sequence[int],
+        cumulative: bool,
+        trace_ids: Iterable[str] | None = None,
+    ) -> None:
+        if not info.valid:
+            return
+        checked = self._extremes(total, vmin, vmax)
+        if checked is None:
+            return
+        vmin, vmax = checked
+        dims = self._dims(self._res_token, self._resource, attrs)
+        if cumulative:
+            state = self._delta.exp_histogram(
+                (self._res_key, info.name, dims.key),
+                start,
+                ts,
+                (
+                    count,
+                    total,
+                    scale,
+                    zero_count,
+                    pos_offset,
+                    tuple(pos_counts),
+                    neg_offset,
+                    tuple(neg_counts),
+                ),
+            )
+            if state is None:
+                return
+            count, total, scale, zero_count, pos_offset, pos_counts, neg_offset, neg_counts = state
+        if not count:
+            return
+        try:
+            lower, upper, counts = _exponential_buckets(
+                scale, zero_count, pos_offset, pos_counts, neg_offset, neg_counts
+            )
+        except OverflowError:
+            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+            return
+        self._add_buckets(info, dims, ts, count, total, vmin, vmax, _Layout(lower, upper), counts)
+        if trace_ids:
+            self._trace_ids(dims, ts, trace_ids)
+
+    def summary(
+        self,
+        info: MetricInfo,
+        attrs: Attributes,
+        start: int,
+        ts: int,
+        count: int,
+        total: float,
+        quantiles: Sequence[tuple[float, float]],
+    ) -> None:
+        if not info.valid or self._extremes(total, None, None) is None:
+            return
+        dims = self._dims(self._res_token, self._resource, attrs)
+        if self._enc.config.detailed_metrics:
+            for q, v in quantiles:
+                checked = self._value(v)
+                if checked is not None:
+                    qattrs = {**dict(attrs), "quantile": q}
+                    qdims = self._dims(self._res_token, self._resource, qattrs)
+                    self._add(info, qdims, ts, checked, None)
+        # OTLP summaries are cumulative (count and sum since start).
+        state = self._delta.summary((self._res_key, info.name, dims.key), start, ts, (count, total))
+        if state is None or not state[0]:
+            return
+        count, total = state
+        qmap = dict(quantiles)
+        mean = total / count
+        stats = [self._value(v) for v in (total, qmap.get(0.0, mean), qmap.get(1.0, mean))]
+        if None in stats:
+            return
+        total, vmin, vmax = stats  # type: ignore[assignment]
+        self._add(info, dims, ts, {"Count": count, "Sum": total, "Min": vmin, "Max": vmax}, None)
+
+    # -- output -----------------------------------------------------------------------------
+
+    def events(self) -> dict[Hashable, list[LogEvent]]:
+        """Render every group as EMF JSON, per destination, oldest first."""
+        out: dict[Hashable, list[LogEvent]] = {}
+        for (ctx, _, _), group in self._groups.items():
+            target = out.setdefault(self._context_dest[ctx], [])
+            for layer in group.layers:
+                if len(layer.values) <= MAX_METRICS_PER_DIRECTIVE:
+                    self._render(target, group, layer.values, list(layer.infos.values()))
+                    continue
+                names = list(layer.values)
+                for i in range(0, len(names), MAX_METRICS_PER_DIRECTIVE):
+                    chunk = names[i : i + MAX_METRICS_PER_DIRECTIVE]
+                    values = {n: layer.values[n] for n in chunk}
+                    self._render(target, group, values, [layer.infos[n] for n in chunk])
+        for events in out.values():
+            events.sort(key=_event_time)
+        return out
+
+    def _render(
+        self,
+        target: list[LogEvent],
+        group: _Group,
+        values: dict[str, Any],
+        infos: list[MetricInfo],
+    ) -> None:
+        props = group.dims.props
+        if not props.keys().isdisjoint(values):
+            values, infos = self._without_conflicts(props, values, infos)
+            if not infos:
+                return
+        root: dict[str, Any] = dict(props)
+        root.update(values)
+        if self._plain:
+            directives = [
+                {
+                    "Namespace": group.namespace,
+                    "Dimensions": group.dims.sets,
+                    "Metrics": [info.entry for info in infos],
+                }
+            ]
+        else:
+            directives = self._declared_directives(group, infos)
+        if group.trace_ids:
+            root[TRACE_IDS_KEY] = group.trace_ids
+        if directives:
+            root["_aws"] = {"Timestamp": group.ts, "CloudWatchMetrics": directives}
+        data = orjson.dumps(root)
+        if len(data) <= MAX_EVENT_BYTES:
+            target.append((group.ts, data))
+        elif len(infos) > 1:
+            half = len(infos) // 2
+            for part in (infos[:half], infos[half:]):
+                self._render(target, group, {i.name: values[i.name] for i in part}, part)
+        else:
+            self._stats.count(DROPPED_POINTS, "event_too_large", detail=infos[0].name)
+
+    def _without_conflicts(
+        self, props: dict[str, str], values: dict[str, Any], infos: list[MetricInfo]
+    ) -> tuple[dict[str, Any], list[MetricInfo]]:
+        """Drop metrics whose name is also a dimension of the event (counted)."""
+        for name in props.keys() & values.keys():
+            self._stats.count(DROPPED_POINTS, "name_conflict", detail=name)
+        kept = [i for i in infos if i.name not in props]
+        return {i.name: values[i.name] for i in kept}, kept
+
+    def _declared_directives(self, group: _Group, infos: list[MetricInfo]) -> list[Any]:
+        """One directive per distinct dimension sets; undeclared metrics stay properties."""
+        by_sets: dict[DimensionSets, list[dict[str, str]]] = {}
+        for info in infos:
+            sets = self._enc.dimension_sets(info, group.dims)
+            if sets is not None:
+                by_sets.setdefault(sets, []).append(info.entry)
+        return [
+            {"Namespace": group.namespace, "Dimensions": sets, "Metrics": metrics}
+            for sets, metrics in by_sets.items()
+        ]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _add(
+        self,
+        info: MetricInfo,
+        dims: _Dims,
+        ts_ns: int,
+        value: Any,
+        trace_ids: Iterable[str] | None,
+    ) -> None:
+        name = info.name
+        key = (self._ctx, ts_ns // 1_000_000, dims.ident)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(dims, key[1], self._namespace)
+        first = group.first
+        if name in first.values:
+            group.add_again(info, value)
+        else:
+            first.values[name] = value
+            first.infos[name] = info
+        if trace_ids:
+            self._trace_ids(dims, ts_ns, trace_ids)
+
+    def _trace_ids(self, dims: _Dims, ts_ns: int, trace_ids: Iterable[str]) -> None:
+        group = self._groups.get((self._ctx, ts_ns // 1_000_000, dims.ident))
+        if group is None:
+            return
+        known = group.trace_ids
+        if known is None:
+            known = group.trace_ids = []
+        limit = self._enc.config.max_trace_ids
+        for tid in trace_ids:
+            if len(known) >= limit:
+                break
+            if tid not in known:
+                known.append(tid)
+
+    def _add_buckets(
+        self,
+        info: MetricInfo,
+        dims: _Dims,
+        ts: int,
+        count: int,
+        total: float,
+        vmin: float | None,
+        vmax: float | None,
+        layout: _Layout,
+        counts: Sequence[int],
+    ) -> None:
+        values = list(compress(layout.mids, counts))
+        if not values:
+            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
+            return
+        nums = list(filter(None, counts))
+        # The outermost non-empty buckets, found from their midpoints (no Python loop).
+        first = layout.position[values[0]]
+        last = layout.position[values[-1]]
+        lower, upper = layout.lower, layout.upper
+        # Min/Max of the point, or (after delta conversion, or when absent) the tightest bound
+        # the buckets and the cumulative extremes allow; an open edge falls back on the mean.
+        lo = lower[first]
+        if vmin is None or vmin < lo:
+            vmin = lo if lo != -math.inf else min(upper[first], total / count)
+        hi = upper[last]
+        if vmax is None or vmax > hi:
+            vmax = hi if hi != math.inf else max(lower[last], total / count)
+        if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
+            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+            return
+        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
+        # vmax <= upper[last] by now): clamp their midpoints.
+        if first == last:
+            values[0] = (vmin + vmax) / 2
+        else:
+            b = upper[first]
+            values[0] = (vmin + (vmax if b > vmax else b)) / 2
+            a = lower[last]
+            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
+        if vmin < MIN_MAGNITUDE or -MIN_MAGNITUDE < total < MIN_MAGNITUDE:
+            # only then can a value or the sum be a tiny non-zero magnitude
+            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
+        if len(values) <= MAX_VALUES_PER_ARRAY:
+            obj = {
+                "Values": values,
+                "Counts": nums,
+                "Count": count,
+                "Sum": total,
+                "Min": vmin,
+                "Max": vmax,
+            }
+            self._add(info, dims, ts, obj, None)
+            return
+        nonzero = [i for i, c in enumerate(counts) if c]
+        for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
+            self._add(info, dims, ts, obj, None)
+
+    def _underflow(
+        self, values: list[float], total: float, vmin: float, vmax: float, name: str
+    ) -> tuple[float, float, float]:
+        """Magnitudes too small for CloudWatch become 0 (counted once per point)."""
+        changed = False
+        for i, v in enumerate(values):
+            if 0 < abs(v) < MIN_MAGNITUDE:
+                values[i] = 0.0
+                changed = True
+        stats = [total, vmin, vmax]
+        for i, v in enumerate(stats):
+            if 0 < abs(v) < MIN_MAGNITUDE:
+                stats[i], changed = 0.0, True
+        if changed:
+            self._stats.count(SANITIZED_VALUES, "underflow", detail=name)
+        return stats[0], stats[1], stats[2]
+
+    def _value(self, value: float) -> float | None:
+        a = abs(value)
+        if MIN_MAGNITUDE <= a < _INT_SAFE or a == 0:
+            return value
+        if a != a:
+            self._stats.count(DROPPED_POINTS, "nan")
+            return None
+        if a == math.inf:
+            self._stats.count(DROPPED_POINTS, "inf")
+            return None
+        if a > MAX_MAGNITUDE:
+            self._stats.count(DROPPED_POINTS, "out_of_range")
+            return None
+        if a < MIN_MAGNITUDE:
+            self._stats.count(SANITIZED_VALUES, "underflow")
+            return 0.0
+        return float(value)
+
+    def _extremes(
+        self, total: float, vmin: float | None, vmax: float | None
+    ) -> tuple[float | None, float | None] | None:
+        """(min, max) with the SDK's +-inf "no data" as None; None if the sum, min or max
+        cannot be sent (NaN, infinite sum, out of range)."""
+        if vmin is not None and (vmin == math.inf or vmin == -math.inf):
+            vmin = None
+        if vmax is not None and (vmax == math.inf or vmax == -math.inf):
+            vmax = None
+        for v in (total, vmin, vmax):
+            if v is None:
+                continue
+            if v != v:
+                self._stats.count(DROPPED_POINTS, "nan")
+                return None
+            if abs(v) > MAX_MAGNITUDE:
+                self._stats.count(DROPPED_POINTS, "inf" if math.isinf(v) else "out_of_range")
+                return None
+        return vmin, vmax
+
+
+def _event_time(event: LogEvent) -> int:
+    return event[0]
+
+
+def _exponential_buckets(
+    scale: int,
+    zero_count: int,
+    pos_offset: int,
+    pos_counts: Sequence[int],
+    neg_offset: int,
+    neg_counts: Sequence[int],
+) -> tuple[list[float], list[float], list[int]]:
+    """Edges and counts of an exponential histogram, most negative bucket first.
+
+    Bucket `i` holds (base**i, base**(i+1)] with base = 2**(2**-scale); negative buckets mirror.
+    """
+    factor = 2.0**-scale
+    lower: list[float] = []
+    upper: list[float] = []
+    counts: list[int] = []
+    for j in range(len(neg_counts) - 1, -1, -1):
+        c = neg_counts[j]
+        if c:
+            i = neg_offset + j
+            lower.append(-(2.0 ** ((i + 1) * factor)))
+            upper.append(-(2.0 ** (i * factor)))
+            counts.append(c)
+    if zero_count:
+        lower.append(0.0)
+        upper.append(0.0)
+        counts.append(zero_count)
+    for j, c in enumerate(pos_counts):
+        if c:
+            i = pos_offset + j
+            lower.append(2.0 ** (i * factor))
+            upper.append(2.0 ** ((i + 1) * factor))
+            counts.append(c)
+    return lower, upper, counts
+
+
+def _split_buckets(
+    values: list[float],
+    nums: list[int],
+    count: int,
+    total: float,
+    vmin: float,
+    vmax: float,
+    lower: Sequence[float],
+    upper: Sequence[float],
+    nonzero: list[int],
+) -> list[dict[str, Any]]:
+    """Value objects of at most 100 buckets each. Count adds up exactly; Sum adds up (the
+    first object carries the remainder after the others' midpoint sums); the first object's
+    Min is the point's Min and the last one's Max its Max."""
+    parts: list[dict[str, Any]] = []
+    n = len(values)
+    for start in range(0, n, MAX_VALUES_PER_ARRAY):
+        end = min(start + MAX_VALUES_PER_ARRAY, n)
+        pv, pc = values[start:end], nums[start:end]
+        lo = vmin if start == 0 else max(vmin, lower[nonzero[start]])
+        hi = vmax if end == n else min(vmax, upper[nonzero[end - 1]])
+        parts.append(
+            {
+                "Values": pv,
+                "Counts": pc,
+                "Count": sum(pc),
+                "Sum": sum(v * c for v, c in zip(pv, pc, strict=True)),
+                "Min": lo,
+                "Max": hi,
+            }
+        )
+    parts[0]["Sum"] = total - sum(p["Sum"] for p in parts[1:])
+    # Count is exact only when the buckets account for every observation.
+    parts[0]["Count"] += count - sum(nums)
+    return parts
