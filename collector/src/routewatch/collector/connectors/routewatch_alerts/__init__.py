@@ -1,0 +1,1 @@
+"""The `routewatch_alerts` connector: metrics in, `routewatch.alert` log records out."""

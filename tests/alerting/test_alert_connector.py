@@ -1,0 +1,122 @@
+"""Metrics in, alert log records out, through the connector on a fake clock."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from alerting.engine_helpers import (
+    T0,
+    TRACE,
+    FakeClock,
+    Harness,
+    Host,
+    Recorder,
+    gauge_config,
+    latency_batch,
+    latency_config,
+    settings,
+    started,
+)
+
+from routewatch.collector.connectors.routewatch_alerts.connector import AlertsConnector
+from routewatch.collector.storage import SQLiteStorageClient
+
+
+async def test_crossing_batch_fires_at_once_and_resolves_when_window_clears() -> None:
+    clock, rec = FakeClock(), Recorder()
+    conn = await started(latency_config(), clock, rec)
+    await conn.consume(latency_batch(T0, [16.0] * 20, exemplars=[(16.0, TRACE)]))
+    (alert,) = rec.take()
+    assert alert.status == "firing" and alert.severity == "critical"
+    assert alert.labels == {"alertname": "RouteLatencyHigh", "hybrid_routing.route": "direct"}
+    assert alert.exemplar_trace_ids == (TRACE,)
+    assert alert.annotations["summary"].startswith("p95 of direct is")
+    clock.advance(301)
+    await conn.run_once()
+    (resolved,) = rec.take()
+    assert resolved.status == "resolved"
+    assert resolved.fingerprint == alert.fingerprint
+    assert resolved.notification_id != alert.notification_id
+    await conn.shutdown()
+
+
+async def test_evaluation_loop_ticks_on_its_own() -> None:
+    clock, rec = FakeClock(), Recorder()
+    cfg = latency_config(evaluation_interval="1s")
+    conn = AlertsConnector(settings(), cfg, rec, clock=clock)
+    await conn.start(Host())  # with the loop
+    await conn.consume(latency_batch(T0, [16.0] * 20))
+    assert [a.status for a in rec.take()] == ["firing"]
+    clock.advance(301)
+    conn.wake()
+    for _ in range(200):  # yield to the loop task; no timer is awaited
+        if rec.requests:
+            break
+        await asyncio.sleep(0)
+    assert [a.status for a in rec.take()] == ["resolved"]
+    await conn.shutdown()
+    assert conn._task is None
+
+
+async def test_notifications_are_counted_by_reason() -> None:
+    clock, rec = FakeClock(), Recorder()
+    conn = await started(latency_config(), clock, rec)
+    await conn.consume(latency_batch(T0, [16.0] * 20))
+    clock.advance(301)
+    await conn.run_once()
+    t = conn.settings.telemetry
+    labels = {"connector": "routewatch_alerts"}
+    assert t.value("routewatch_alerts_notifications", {**labels, "reason": "new_alert"}) == 1
+    assert t.value("routewatch_alerts_notifications", {**labels, "reason": "resolved"}) == 1
+    await conn.shutdown()
+
+
+async def test_two_collectors_with_the_same_data_agree_on_identity() -> None:
+    fingerprints = []
+    for _ in range(2):
+        clock, rec = FakeClock(), Recorder()
+        conn = await started(latency_config(), clock, rec)
+        await conn.consume(latency_batch(T0, [16.0] * 20))
+        (alert,) = rec.take()
+        fingerprints.append(alert.fingerprint)
+        await conn.shutdown()
+    assert fingerprints[0] == fingerprints[1]
+    assert len(fingerprints[0]) == 16 and int(fingerprints[0], 16) >= 0
+
+
+async def test_expired_log_entries_are_collected_from_storage(tmp_path: Path) -> None:
+    h = await Harness(gauge_config(send_resolved=False), tmp_path / "s.db").start()
+    await h.at(0, 120)
+    storage = SQLiteStorageClient(tmp_path / "s.db", "routewatch_alerts/alerts")
+    assert storage.keys("nflog/")  # the trigger is logged
+    await h.at(10, 1)  # resolved without a notification: the entry goes
+    assert storage.keys("nflog/") == [] and storage.keys("alert/") == []
+    assert len(storage.keys("emitted/")) == 1
+    storage.close()
+    await h.stop()
+
+
+async def test_storage_failure_is_retried_and_never_refuses_data(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    h = await Harness(gauge_config(), db).start()
+    (fired,) = await h.at(0, 60)
+    # A real SQLite fault: the connector's table disappears under it.
+    other = sqlite3.connect(db)
+    other.execute('DROP TABLE "routewatch_alerts/alerts"')
+    other.commit()
+    (critical,) = await h.at(10, 150)  # emitted; persisting it fails; consume does not raise
+    assert critical.severity == "critical"
+    assert h.conn is not None
+    t = h.conn.settings.telemetry
+    assert t.total("routewatch_alerts_persist_failed") >= 1
+    other.execute(
+        'CREATE TABLE "routewatch_alerts/alerts" (key TEXT PRIMARY KEY, value BLOB NOT NULL)'
+    )
+    other.commit()
+    other.close()
+    assert await h.at(20, 150) == []  # this tick writes what the failed ones could not
+    await h.restart()
+    assert await h.at(30, 150) == []  # the level change is known: no second page
+    (resolved,) = await h.at(40, 1)
+    assert resolved.status == "resolved" and resolved.fingerprint == fired.fingerprint
+    await h.stop()
