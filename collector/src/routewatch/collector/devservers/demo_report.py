@@ -1,0 +1,107 @@
+"""The demo's closing report, and its verdict (what must have happened for exit 0)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from routewatch.collector.devservers.bedrock.state import RequestRecord
+from routewatch.collector.devservers.demo_config import DemoLayout
+from routewatch.collector.devservers.demo_outputs import DURATION_METRIC, DemoOutputs, p95
+from routewatch.exporters.alerts import Alert
+
+CRITICAL_ALERT = "RouteLatencyHigh"
+
+
+def _clock(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
+
+
+def alert_timeline(outputs: DemoOutputs) -> list[str]:
+    lines = []
+    for event in outputs.alert_events:
+        a = event.alert
+        at = a.ends_at if a.status == "resolved" else a.starts_at
+        route = a.labels.get("hybrid_routing.route")
+        lines.append(
+            f"  +{event.seen_at:5.1f} s  {_clock(at)} UTC  {a.status:<8} {a.severity:<8} "
+            f"{a.alertname}{f' route={route}' if route else ''}: {a.summary}"
+        )
+    return lines or ["  (no alert notifications)"]
+
+
+def report_lines(
+    outputs: DemoOutputs,
+    exporter_counts: dict[str, dict[str, float]],
+    layout: DemoLayout,
+    bedrock_records: Sequence[RequestRecord],
+    elapsed: float,
+) -> list[str]:
+    errors = sum(1 for r in bedrock_records if r.error)
+    lines = [
+        "",
+        "== routewatch demo report",
+        f"traffic: {outputs.requests} routed requests in {outputs.spans} spans; Bedrock server "
+        f"answered {len(bedrock_records)} calls ({errors} errors)",
+        "  route       requests   p95",
+    ]
+    for route, values in sorted(outputs.route_durations.items()):
+        value = p95(values)
+        lines.append(f"  {route:<10}{len(values):>10}   {value or 0:.2f} s")
+    rate = outputs.emf.cache_hit_rate
+    lines += [
+        f"  cache hit rate {'-' if rate is None else f'{rate:.0%}'}, "
+        f"model cost {outputs.emf.cost_usd:.4f} USD (from the EMF file)",
+        "sent, per exporter (collector internal metrics):",
+    ]
+    for exporter, counts in sorted(exporter_counts.items()):
+        detail = ", ".join(f"{what} {value:g}" for what, value in sorted(counts.items()))
+        lines.append(f"  {exporter:<14} {detail}")
+    if not exporter_counts:
+        lines.append("  (internal metrics not available)")
+    lines += [
+        "alert timeline:",
+        *alert_timeline(outputs),
+        "written:",
+        f"  EMF log        {layout.emf}  ({outputs.emf.lines} records)",
+        f"  alert log      {layout.alerts}  ({len(outputs.alert_events)} notifications)",
+        f"  traces         {layout.traces}  (OTLP/JSON, {outputs.spans} spans)",
+        f"  collector log  {layout.collector_log}",
+        f"  config overlay {layout.overlay}, rules {layout.rules}",
+        f"done in {elapsed:.1f} s",
+    ]
+    return lines
+
+
+def critical_fired_and_resolved(alerts: list[Alert]) -> tuple[bool, bool]:
+    """Whether a critical CRITICAL_ALERT fired, and whether one of those alerts (the same
+    fingerprint, whatever severity it had fallen to) was resolved afterwards."""
+    fired: set[str] = set()
+    resolved = False
+    for a in alerts:
+        if a.alertname != CRITICAL_ALERT:
+            continue
+        if a.status == "firing" and a.severity == "critical":
+            fired.add(a.fingerprint)
+        elif a.status == "resolved" and a.fingerprint in fired:
+            resolved = True
+    return bool(fired), resolved
+
+
+def verdict(outputs: DemoOutputs, incident: bool) -> list[str]:
+    """What went wrong, if anything: no traffic, invalid EMF, no per-route latency
+    histograms, or (with an incident) no critical alert firing then resolving."""
+    problems = []
+    if not outputs.requests:
+        problems.append("no routed request reached the traces file")
+    if outputs.emf.invalid:
+        problems.append(f"invalid EMF records: {'; '.join(outputs.emf.invalid[:3])}")
+    if not outputs.emf.duration_routes:
+        problems.append(f"no per-route {DURATION_METRIC} histogram in the EMF file")
+    alerts = [e.alert for e in outputs.alert_events]
+    fired, resolved = critical_fired_and_resolved(alerts)
+    if incident and not fired:
+        problems.append(f"the incident did not fire a critical {CRITICAL_ALERT}")
+    elif incident and not resolved:
+        problems.append(f"the critical {CRITICAL_ALERT} did not resolve within the run")
+    return problems
