@@ -169,13 +169,18 @@ class DemoOutputs:
 
 
 def exporter_counts(metrics_url: str, timeout: float = 2.0) -> dict[str, dict[str, float]]:
-    """`otelcol_exporter_sent_*` and `_send_failed_*` per exporter from the internal metrics:
-    {exporter: {"sent spans": n, ...}}; empty when the endpoint does not answer."""
+    """The counts per exporter from the collector's internal metrics endpoint (see
+    `parse_exporter_counts`); empty when the endpoint does not answer."""
     try:
         with urllib.request.urlopen(metrics_url, timeout=timeout) as response:
-            text = response.read().decode()
+            return parse_exporter_counts(response.read().decode())
     except OSError:
         return {}
+
+
+def parse_exporter_counts(text: str) -> dict[str, dict[str, float]]:
+    """`otelcol_exporter_sent_*` and `otelcol_exporter_send_failed_*` of a Prometheus text
+    exposition, per exporter: {"file/traces": {"sent spans": 12.0}, ...}."""
     out: dict[str, dict[str, float]] = defaultdict(dict)
     for line in text.splitlines():
         match = _SAMPLE.match(line)
