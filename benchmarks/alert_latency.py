@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import statistics
 import time
 from typing import Any
@@ -122,6 +123,8 @@ def evaluation_cost(series: int, runs: int, rules: list[dict[str, Any]]) -> None
     print(f"  every series changed, CPU:  {ms(changed_cpu)}")
     print(f"  nothing changed, wall:      {ms(quiet)}")
     print(f"  (ingest of that batch, {series} points, wall: {ms(ingest)})")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  (peak RSS of the process so far: {rss:.0f} MiB)")
 
 
 class Stamp:

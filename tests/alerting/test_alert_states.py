@@ -215,3 +215,25 @@ async def test_resolve_carries_the_labels_when_the_alert_went_pending_and_away(
     assert resolved.status == "resolved" and resolved.fingerprint == fired.fingerprint
     assert resolved.labels == fired.labels and resolved.alertname == "QueueDeep"
     await h.stop()
+
+
+@RESTART
+async def test_a_resolved_alert_that_fires_again_is_a_new_trigger(
+    tmp_path: Path, restart: bool
+) -> None:
+    h = await harness(tmp_path)
+    (first,) = await h.at(0, 120)
+    (resolved,) = await h.at(30, 10)
+    assert resolved.status == "resolved"
+    if restart:
+        await h.restart()
+    (again,) = await h.at(60, 120)
+    assert (again.status, again.fingerprint) == ("firing", first.fingerprint)
+    assert again.starts_at == h.clock.t != first.starts_at
+    assert h.conn and h.conn.engine
+    assert [e.reason for e in h.conn.engine.emitted.items] == [
+        "new_alert",
+        "resolved",
+        "new_alert",
+    ]
+    await h.stop()

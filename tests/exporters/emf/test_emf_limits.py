@@ -433,3 +433,14 @@ def test_array_valued_resource_and_point_attributes() -> None:
     (event,) = out
     assert event["c"] == 1
     assert event["host.ips"] == '["10.0.0.1","10.0.0.2"]' and event["tags"] == '["a","b"]'
+
+
+def test_histogram_min_above_max_is_derived_from_buckets() -> None:
+    enc = encoder()
+    batch = enc.batch()
+    batch.histogram(
+        batch.metric("h", "s"), {}, 0, TS, 3, 4.5, 5.0, 1.0, [1.0, 2.0], [0, 3, 0], False
+    )
+    (event,) = events(batch)
+    assert (event["h"]["Min"], event["h"]["Max"]) == (1.0, 2.0)
+    assert enc.stats.get(SANITIZED_VALUES, "min_above_max") == 1

@@ -65,7 +65,7 @@ def delivery_history() -> Any | None:
         module = importlib.import_module(HISTORY_MODULE)
     except ImportError:
         return None
-    for name in ("default_history", "get_history", "delivery_history"):
+    for name in ("shared_history", "default_history", "get_history", "delivery_history"):
         func = getattr(module, name, None)
         if callable(func):
             return func()
@@ -168,14 +168,29 @@ class AlertsApi:
         return _json(silence.to_api(self._clock()))
 
     async def create_silence(self, request: web.Request) -> web.Response:
+        """Create a silence; with the `id` of an existing one, replace it (Alertmanager's
+        update: the old one is expired, the new one gets a new id)."""
         engine = self._require()
+        now = self._clock()
         try:
             body = orjson.loads(await request.read())
-            silence = silence_from_api(body, self._clock())
+            silence = silence_from_api(body, now)
+            replaces = body.get("id") if isinstance(body, dict) else None
+            if replaces is not None and engine.silences.get(str(replaces)) is None:
+                return _error(404, f"silence {replaces} not found")
         except (orjson.JSONDecodeError, ValueError, TypeError) as err:
             return _error(400, str(err))
-        async with self._lock:
-            engine.silences.add(silence)
+        try:
+            async with self._lock:
+                if replaces is not None:
+                    old = engine.silences.get(str(replaces))
+                    if old is not None and old.from_config:
+                        return _error(400, "silence is defined in the config file")
+                    if old is not None and old.ends_at > now:
+                        engine.silences.expire(old.id, now)
+                engine.silences.add(silence)
+        except Exception as err:  # storage: the silence is not saved, say so
+            return _error(503, f"could not save the silence: {err}")
         return _json({"silenceID": silence.id})
 
     async def expire_silence(self, request: web.Request) -> web.Response:
@@ -187,15 +202,27 @@ class AlertsApi:
             return _error(404, "silence not found")
         except ValueError as err:
             return _error(400, str(err))
+        except Exception as err:
+            return _error(503, f"could not save the silence: {err}")
         return _json({})
 
     async def notifications(self, request: web.Request) -> web.Response:
+        """`?fingerprint=&receiver=&since=<epoch s>&limit=` are passed to the history."""
         history = delivery_history()
         if history is None:
             return _error(
                 501, "delivery history is not available; see /api/v2/notifications/emitted"
             )
-        return _json(list(history.query()))
+        filters: dict[str, Any] = {
+            k: request.query[k] for k in ("fingerprint", "receiver") if k in request.query
+        }
+        try:
+            for key, cast in (("since", float), ("limit", int)):
+                if key in request.query:
+                    filters[key] = cast(request.query[key])
+        except ValueError:
+            return _error(400, "since must be a number and limit an integer")
+        return _json(list(history.query(**filters)))
 
     async def emitted(self, request: web.Request) -> web.Response:
         engine = self._require()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +34,10 @@ from routewatch.collector.alerting.nflog import (
     NotifiedAlert,
 )
 from routewatch.collector.alerting.rules import Rule, RuleSet
-from routewatch.collector.alerting.series import Converter, Observation
+from routewatch.collector.alerting.series import Converter
 from routewatch.collector.alerting.silence import SilenceConfig, Silences
 from routewatch.collector.alerting.state import AlertState, State, alert_labels, step
+from routewatch.collector.alerting.targets import Target
 from routewatch.collector.alerting.windows import (
     NO_DATA,
     Reading,
@@ -73,71 +74,7 @@ class Notification:
     reason: NotifyReason
 
 
-Where = tuple[tuple[str, frozenset[str]], ...]
 Touched = dict[str, set[SeriesKey]]
-
-
-def compile_where(where: Mapping[str, str | list[str]]) -> Where:
-    return tuple(
-        (k, frozenset([v] if isinstance(v, str) else [str(x) for x in v])) for k, v in where.items()
-    )
-
-
-def _matches(where: Where, labels: Mapping[str, str]) -> bool:
-    return all(labels.get(k) in allowed for k, allowed in where)
-
-
-class _Target:
-    """Routes observations of one metric into one rule's windows."""
-
-    def __init__(self, rw: RuleWindows, metric: str) -> None:
-        self.rw = rw
-        c = rw.rule.config
-        self.kind = c.kind
-        self.where = compile_where(c.where)
-        self.num: Where | None = None
-        self.den: Where | None = None
-        if c.kind == "ratio":
-            assert c.numerator is not None and c.denominator is not None
-            if c.numerator.metric == metric:
-                self.num = compile_where(c.numerator.where)
-            if c.denominator.metric == metric:
-                self.den = compile_where(c.denominator.where)
-
-    def accept(self, obs: Observation, now: float) -> SeriesKey | None:
-        """The series the observation went to, or None when the rule does not take it."""
-        rw, kind = self.rw, self.kind
-        if kind == "ratio":
-            if obs.kind == "gauge":
-                return None
-            in_num = self.num is not None and _matches(self.num, obs.labels)
-            in_den = self.den is not None and _matches(self.den, obs.labels)
-            if not (in_num or in_den):
-                return None
-            # Exemplars of the denominator's remainder only: the failures of a success rate.
-            return rw.add(
-                obs,
-                obs.amount if in_num else 0.0,
-                obs.amount if in_den else 0.0,
-                now,
-                () if in_num else obs.exemplars,
-            )
-        if not _matches(self.where, obs.labels):
-            return None
-        if kind == "absent":
-            key = rw.key_of(obs.labels)
-            window = rw.window_for(key, now)
-            window.last_seen = max(window.last_seen, min(obs.time, now))
-            return key
-        if kind == "quantile":
-            if obs.hist is None:
-                return None
-            return rw.add(obs, obs.amount, obs.hist, now)
-        if kind == "imbalance":
-            if obs.kind == "gauge":
-                return None
-            return rw.add(obs, obs.amount, obs.labels.get(rw.rule.config.label, ""), now)
-        return rw.add(obs, obs.amount, None, now)
 
 
 def _freeze(key: Iterable[Any]) -> SeriesKey:
@@ -155,11 +92,13 @@ class Engine:
         self.windows = {
             r.name: RuleWindows(r, settings.max_series, started_at) for r in settings.rules.rules
         }
-        self.converter = Converter(started_at)
-        self._targets: dict[str, list[_Target]] = {}
+        self.converter = Converter(
+            started_at, max_age=max((r.span for r in settings.rules.rules), default=3600.0)
+        )
+        self._targets: dict[str, list[Target]] = {}
         for rw in self.windows.values():
             for metric in rw.rule.metrics():
-                self._targets.setdefault(metric, []).append(_Target(rw, metric))
+                self._targets.setdefault(metric, []).append(Target(rw, metric))
         self.states: dict[str, AlertState] = {}
         self._index: dict[str, dict[SeriesKey, str]] = {name: {} for name in self.rules}
         self._dirty: set[str] = set()
@@ -421,10 +360,12 @@ class Engine:
         if base and runbook and "://" not in runbook:
             out["runbook_url"] = base.rstrip("/") + "/" + runbook.lstrip("/")
         template = self.settings.trace_url_template
-        if template and st.exemplars:
-            urls = [template.replace("{trace_id}", t) for t in st.exemplars]
-            out["trace_url"] = urls[0]
-            out["trace_urls"] = " ".join(urls)
+        # One `*_url` annotation per link (`trace_url`, `trace_url_2`, ...): exporters turn
+        # each into a link (PagerDuty `links[]`).
+        for i, trace_id in enumerate(st.exemplars if template else ()):
+            out["trace_url" if i == 0 else f"trace_url_{i + 1}"] = template.replace(
+                "{trace_id}", trace_id
+            )
         return out
 
     def commit(self, notifications: Iterable[Notification], tick: Tick) -> None:

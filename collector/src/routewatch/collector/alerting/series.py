@@ -4,9 +4,10 @@ Delta points are increments already. Cumulative points are turned into increment
 (resource + scope + metric + point attributes, so each app instance has its own stream) by
 subtracting the stream's previous point; a reset (new start time, a count going down, changed
 bucket layout) counts the new point in full. The first point of a cumulative stream counts in
-full only when the stream started after this converter did (`start_time >= started_at`);
-otherwise it is the baseline, as Prometheus' `increase()` treats a counter's first sample, so a
-collector restart does not read an app's whole history as a spike.
+full only when the stream started after this converter did (`start_time >= started_at`, and
+at most `max_age` before the point); otherwise it is the baseline, as Prometheus' `increase()`
+treats a counter's first sample, so a collector restart does not read an app's whole history
+as a spike.
 
 Histograms (explicit and exponential) become (bounds, counts) pairs.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import sub
 from typing import Literal
@@ -35,7 +36,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 ObservationKind = Literal["histogram", "sum", "gauge"]
 # A histogram as (upper bounds ascending, counts per bucket). Exponential buckets also list
 # each bucket's lower bound (with count 0) so that interpolation stays inside the bucket.
-Hist = tuple[tuple[float, ...], tuple[float, ...]]
+Hist = tuple[tuple[float, ...], tuple[int, ...]]
 INF = math.inf
 EMPTY_HIST: Hist = ((), ())
 MAX_EXEMPLARS = 5
@@ -91,7 +92,9 @@ def attributes(kvs: Iterable[KeyValue]) -> dict[str, str]:
     return {kv.key: any_value_text(kv.value) for kv in kvs}
 
 
-def _exemplars(items: Iterable[Exemplar]) -> tuple[tuple[float, str], ...]:
+def _exemplars(items: Sequence[Exemplar]) -> tuple[tuple[float, str], ...]:
+    if not items:
+        return ()
     out = []
     for ex in items:
         if not ex.trace_id:
@@ -103,28 +106,29 @@ def _exemplars(items: Iterable[Exemplar]) -> tuple[tuple[float, str], ...]:
 
 
 def explicit_buckets(point: HistogramDataPoint) -> Hist:
-    counts = tuple(map(float, point.bucket_counts))
+    # Counts stay ints: small ones are shared objects, which keeps a window's points small.
+    counts = tuple(point.bucket_counts)
     bounds = (*point.explicit_bounds, INF)
     if len(counts) != len(bounds):  # no buckets recorded: only the count is known
-        return (INF,), (float(point.count),)
+        return (INF,), (point.count,)
     return bounds, counts
 
 
 def exponential_buckets(point: ExponentialHistogramDataPoint) -> Hist:
     base = 2.0 ** (2.0**-point.scale)
-    out: dict[float, float] = {}
+    out: dict[float, int] = {}
     if point.zero_count:
-        out[point.zero_threshold] = float(point.zero_count)
+        out[point.zero_threshold] = point.zero_count
     for index, count in enumerate(point.positive.bucket_counts, start=point.positive.offset):
         if count:
             lower, upper = base**index, base ** (index + 1)
-            out.setdefault(lower, 0.0)
-            out[upper] = out.get(upper, 0.0) + count
+            out.setdefault(lower, 0)
+            out[upper] = out.get(upper, 0) + count
     for index, count in enumerate(point.negative.bucket_counts, start=point.negative.offset):
         if count:
             lower, upper = -(base ** (index + 1)), -(base**index)
-            out.setdefault(lower, 0.0)
-            out[upper] = out.get(upper, 0.0) + count
+            out.setdefault(lower, 0)
+            out[upper] = out.get(upper, 0) + count
     bounds = tuple(sorted(out))
     return bounds, tuple(out[b] for b in bounds)
 
@@ -161,8 +165,13 @@ def _increment(
 class Converter:
     """Turns OTLP metric requests into observations; holds cumulative stream state."""
 
-    def __init__(self, started_at: float, max_streams: int = 200_000) -> None:
+    def __init__(
+        self, started_at: float, max_age: float = 3600.0, max_streams: int = 200_000
+    ) -> None:
         self.started_at_nanos = int(started_at * 1e9)
+        # A first point older than this (since its stream's start) is a baseline even when
+        # the start looks later than ours: an app clock ahead must not replay its history.
+        self.max_age_nanos = int(max_age * 1e9)
         self.max_streams = max_streams
         self._last: OrderedDict[tuple[object, ...], _Last] = OrderedDict()
         self.evicted_streams = 0
@@ -182,11 +191,14 @@ class Converter:
         self,
         key: tuple[object, ...],
         start: int,
+        time: int,
         amount: float,
         hist: Hist | None,
     ) -> tuple[float, Hist | None]:
         last = self._last.get(key)
-        counts_full = start != 0 and start >= self.started_at_nanos
+        counts_full = (
+            start != 0 and start >= self.started_at_nanos and time - start <= self.max_age_nanos
+        )
         result = _increment(last, start, amount, hist, counts_full)
         self._last[key] = _Last(start, amount, hist)
         self._last.move_to_end(key)
@@ -235,9 +247,9 @@ class Converter:
         cumulative = data.aggregation_temporality == AGGREGATION_TEMPORALITY_CUMULATIVE
         for p in data.data_points:
             point_attrs = attributes(p.attributes)
-            key = (*prefix, tuple(sorted(point_attrs.items())))
             if p.flags & DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK:
-                self._last.pop(key, None)  # a stale marker ends the stream
+                if cumulative:  # a stale marker ends the stream
+                    self._last.pop((*prefix, tuple(sorted(point_attrs.items()))), None)
                 continue
             hist: Hist | None
             if which == "sum":
@@ -254,7 +266,10 @@ class Converter:
                     self.invalid_points += 1
                     continue
             if cumulative:
-                amount, hist = self._cumulative(key, p.start_time_unix_nano, amount, hist)
+                key = (*prefix, tuple(sorted(point_attrs.items())))
+                amount, hist = self._cumulative(
+                    key, p.start_time_unix_nano, p.time_unix_nano, amount, hist
+                )
             labels = {**resource, **point_attrs}
             yield Observation(
                 name,

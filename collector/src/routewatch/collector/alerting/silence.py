@@ -181,9 +181,10 @@ class Silences:
         return self._items.get(silence_id)
 
     def add(self, silence: Silence) -> Silence:
-        self._items[silence.id] = silence
+        """Save, then apply: a silence that could not be saved is not in effect either."""
         if self._storage is not None:
             self._storage.set(KEY_PREFIX + silence.id, silence.to_json())
+        self._items[silence.id] = silence
         return silence
 
     def expire(self, silence_id: str, now: float) -> Silence:

@@ -3,9 +3,9 @@
 Readers (`sdk_reader`, `otlp_reader`) walk their own data model and call an `EmfBatch`
 directly — resource, then metric, then its points — so neither converts into the other's
 form. Per metric, the unit, name check and declaration lookup are done once (`MetricInfo`);
-per attribute set, dimension sanitising is cached; per point, the work is a dict lookup and
-an append. Points sharing a destination, timestamp (ms) and attribute set become one event,
-as in otelcol-contrib's awsemfexporter.
+per attribute set, dimension sanitising is cached (SDK mappings also by identity); per point,
+the work is a few dict lookups and stores. Points sharing a destination, timestamp and
+attribute set become one event, as in otelcol-contrib's awsemfexporter.
 
 Limits are kept by splitting:
 - at most 100 metrics per event (so per directive);
@@ -66,6 +66,7 @@ TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
+_NEVER_CACHED: dict[int, Any] = {}
 DEFAULT_NAMESPACE = "default"
 
 
@@ -89,13 +90,14 @@ class _Layout:
     """Edges and midpoints of buckets; open edges are -inf/+inf (clamped per point). `position`
     maps a midpoint back to its bucket (midpoints of sorted distinct bounds are distinct)."""
 
-    __slots__ = ("lower", "mids", "position", "upper")
+    __slots__ = ("lower", "mids", "position", "size", "upper")
 
     def __init__(self, lower: list[float], upper: list[float]) -> None:
         self.lower = lower
         self.upper = upper
         self.mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
         self.position = {m: i for i, m in enumerate(self.mids)}
+        self.size = len(self.mids)
 
 
 class _Dims:
@@ -167,7 +169,7 @@ class EmfEncoder:
         self.destination_of = destination_of
         self._dims_cache: dict[Hashable, _Dims] = {}
         self._canonical: dict[Hashable, _Dims] = {}
-        self._by_identity: dict[int, tuple[Attributes, int, _Dims]] = {}
+        self.by_identity: dict[int, tuple[Attributes, _Dims]] = {}
         self._idents = itertools.count(1)
         self._res_tokens: dict[Hashable, int] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
@@ -253,22 +255,20 @@ class EmfEncoder:
             if len(self._dims_cache) > _CACHE_LIMIT:
                 self._dims_cache.clear()
                 self._canonical.clear()
-                self._by_identity.clear()
+                self.by_identity.clear()
             found = self._dims_cache[key] = self._new_dims(resource, attrs)
         return found
 
     def dims_by_identity(
         self, token: int, resource: Mapping[str, Any] | None, attrs: Attributes
     ) -> _Dims:
-        """As `dims`, first looking the mapping up by identity (it is held, so its id cannot
-        be reused by another object while cached)."""
-        entry = self._by_identity.get(id(attrs))
-        if entry is not None and entry[0] is attrs and entry[1] == token:
-            return entry[2]
+        """As `dims`, remembering the mapping by identity: `by_identity[id(attrs)]` then
+        finds it. The entry holds the mapping, so its id cannot be reused by another object
+        while the entry exists. Only for token 0 (resource attributes are not dimensions)."""
         found = self.dims(token, resource, attrs)
-        if len(self._by_identity) > _CACHE_LIMIT:
-            self._by_identity.clear()
-        self._by_identity[id(attrs)] = (attrs, token, found)
+        if len(self.by_identity) > _CACHE_LIMIT:
+            self.by_identity.clear()
+        self.by_identity[id(attrs)] = (attrs, found)
         return found
 
     def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
@@ -380,7 +380,10 @@ class EmfBatch:
 
     def __init__(self, encoder: EmfEncoder, stable_attributes: bool = False) -> None:
         self._enc = encoder
-        self._dims = encoder.dims_by_identity if stable_attributes else encoder.dims
+        # Mappings that recur as the same objects are found by identity first (SDK data).
+        stable = stable_attributes and not encoder.config.resource_to_telemetry_conversion
+        self._by_id = encoder.by_identity if stable else _NEVER_CACHED
+        self._dims = encoder.dims_by_identity if stable else encoder.dims
         self._stats = encoder.stats
         self._delta = encoder.delta
         self._plain = not encoder.config.metric_declarations
@@ -437,7 +440,9 @@ class EmfBatch:
             value = self._value(value)  # type: ignore[assignment]
             if value is None:
                 return
-        self._add(info, self._dims(self._res_token, self._resource, attrs), ts, value, trace_ids)
+        entry = self._by_id.get(id(attrs))
+        dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
+        self._add(info, dims, ts, value, trace_ids)
 
     def sum(
         self,
@@ -457,7 +462,8 @@ class EmfBatch:
             value = self._value(value)  # type: ignore[assignment]
             if value is None:
                 return
-        dims = self._dims(self._res_token, self._resource, attrs)
+        entry = self._by_id.get(id(attrs))
+        dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
         if cumulative:
             delta = self._delta.number((self._res_key, info.name, dims.key), start, ts, value)
             if delta is None:
@@ -479,24 +485,38 @@ class EmfBatch:
         counts: Sequence[int],
         cumulative: bool,
         trace_ids: Iterable[str] | None = None,
+        *,
+        layout: _Layout | None = None,
     ) -> None:
+        """An explicit-bucket histogram point as Values (midpoints of the non-empty buckets)
+        and Counts. `layout` instead of `bounds`: buckets given by their edges (exponential
+        histograms, already checked and converted).
+
+        Min/Max are the point's, tightened to the outermost non-empty buckets (after delta
+        conversion the cumulative extremes are loose) and taken from them when absent; the
+        outermost midpoints are clamped into [Min, Max] (open buckets need it).
+        """
         if not info.valid:
             return
-        if (
-            vmin is None
-            or vmax is None
-            or not (-MAX_MAGNITUDE <= total <= MAX_MAGNITUDE)
-            or not (-MAX_MAGNITUDE <= vmin <= vmax <= MAX_MAGNITUDE)
-        ):
-            checked = self._extremes(total, vmin, vmax)
-            if checked is None:
+        if layout is None:
+            if (
+                vmin is None
+                or vmax is None
+                or not (-MAX_MAGNITUDE <= total <= MAX_MAGNITUDE)
+                or not (-MAX_MAGNITUDE <= vmin <= vmax <= MAX_MAGNITUDE)
+            ):
+                checked = self._extremes(total, vmin, vmax)
+                if checked is None:
+                    return
+                vmin, vmax = checked
+            layout = info.layout
+            if bounds is not info.bounds or layout is None:
+                layout = self._enc.layout(info, bounds)
+            if len(counts) != layout.size:
+                self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
                 return
-            vmin, vmax = checked
-        layout = info.layout if bounds is info.bounds else self._enc.layout(info, bounds)
-        if len(counts) != len(layout.mids):  # type: ignore[union-attr]
-            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-            return
-        dims = self._dims(self._res_token, self._resource, attrs)
+        entry = self._by_id.get(id(attrs))
+        dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
         if cumulative:
             state = self._delta.histogram(
                 (self._res_key, info.name, dims.key), start, ts, (count, total, tuple(counts))
@@ -506,9 +526,51 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
-        self._add_buckets(info, dims, ts, count, total, vmin, vmax, layout, counts)  # type: ignore[arg-type]
-        if trace_ids:
-            self._trace_ids(dims, ts, trace_ids)
+        values = list(compress(layout.mids, counts))
+        if not values:
+            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
+            return
+        nums = list(filter(None, counts))
+        # The outermost non-empty buckets, found from their midpoints (no Python loop).
+        position = layout.position
+        first, last = position[values[0]], position[values[-1]]
+        lower, upper = layout.lower, layout.upper
+        lo, hi = lower[first], upper[last]
+        if vmin is None or vmin < lo or vmax is None or vmax > hi:
+            # absent, or loose (cumulative extremes after delta conversion): from the buckets
+            if vmin is None or vmin < lo:
+                vmin = lo if lo != -math.inf else min(upper[first], total / count)
+            if vmax is None or vmax > hi:
+                vmax = hi if hi != math.inf else max(lower[last], total / count)
+            if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
+                self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+                return
+        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
+        # vmax <= upper[last] by now): clamp their midpoints.
+        if first == last:
+            values[0] = (vmin + vmax) / 2
+        else:
+            b = upper[first]
+            values[0] = (vmin + (vmax if b > vmax else b)) / 2
+            a = lower[last]
+            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
+        if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
+            # only then can a value or the sum be a tiny non-zero magnitude
+            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
+        if len(values) <= MAX_VALUES_PER_ARRAY:
+            obj = {
+                "Values": values,
+                "Counts": nums,
+                "Count": count,
+                "Sum": total,
+                "Min": vmin,
+                "Max": vmax,
+            }
+            self._add(info, dims, ts, obj, trace_ids)
+            return
+        nonzero = [i for i, c in enumerate(counts) if c]
+        for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
+            self._add(info, dims, ts, obj, trace_ids)
 
     def exp_histogram(
         self,
@@ -564,9 +626,21 @@ class EmfBatch:
         except OverflowError:
             self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
             return
-        self._add_buckets(info, dims, ts, count, total, vmin, vmax, _Layout(lower, upper), counts)
-        if trace_ids:
-            self._trace_ids(dims, ts, trace_ids)
+        self.histogram(
+            info,
+            attrs,
+            0,
+            ts,
+            count,
+            total,
+            vmin,
+            vmax,
+            (),
+            counts,
+            False,
+            trace_ids,
+            layout=_Layout(lower, upper),
+        )
 
     def summary(
         self,
@@ -691,10 +765,12 @@ class EmfBatch:
         trace_ids: Iterable[str] | None,
     ) -> None:
         name = info.name
-        key = (self._ctx, ts_ns // 1_000_000, dims.ident)
+        # Keyed by the nanosecond time (points of one collection share it); the event's
+        # Timestamp is in milliseconds.
+        key = (self._ctx, ts_ns, dims.ident)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(dims, key[1], self._namespace)
+            group = self._groups[key] = _Group(dims, ts_ns // 1_000_000, self._namespace)
         first = group.first
         if name in first.values:
             group.add_again(info, value)
@@ -705,7 +781,7 @@ class EmfBatch:
             self._trace_ids(dims, ts_ns, trace_ids)
 
     def _trace_ids(self, dims: _Dims, ts_ns: int, trace_ids: Iterable[str]) -> None:
-        group = self._groups.get((self._ctx, ts_ns // 1_000_000, dims.ident))
+        group = self._groups.get((self._ctx, ts_ns, dims.ident))
         if group is None:
             return
         known = group.trace_ids
@@ -717,65 +793,6 @@ class EmfBatch:
                 break
             if tid not in known:
                 known.append(tid)
-
-    def _add_buckets(
-        self,
-        info: MetricInfo,
-        dims: _Dims,
-        ts: int,
-        count: int,
-        total: float,
-        vmin: float | None,
-        vmax: float | None,
-        layout: _Layout,
-        counts: Sequence[int],
-    ) -> None:
-        values = list(compress(layout.mids, counts))
-        if not values:
-            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-            return
-        nums = list(filter(None, counts))
-        # The outermost non-empty buckets, found from their midpoints (no Python loop).
-        first = layout.position[values[0]]
-        last = layout.position[values[-1]]
-        lower, upper = layout.lower, layout.upper
-        # Min/Max of the point, or (after delta conversion, or when absent) the tightest bound
-        # the buckets and the cumulative extremes allow; an open edge falls back on the mean.
-        lo = lower[first]
-        if vmin is None or vmin < lo:
-            vmin = lo if lo != -math.inf else min(upper[first], total / count)
-        hi = upper[last]
-        if vmax is None or vmax > hi:
-            vmax = hi if hi != math.inf else max(lower[last], total / count)
-        if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
-            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-            return
-        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
-        # vmax <= upper[last] by now): clamp their midpoints.
-        if first == last:
-            values[0] = (vmin + vmax) / 2
-        else:
-            b = upper[first]
-            values[0] = (vmin + (vmax if b > vmax else b)) / 2
-            a = lower[last]
-            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
-        if vmin < MIN_MAGNITUDE or -MIN_MAGNITUDE < total < MIN_MAGNITUDE:
-            # only then can a value or the sum be a tiny non-zero magnitude
-            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
-        if len(values) <= MAX_VALUES_PER_ARRAY:
-            obj = {
-                "Values": values,
-                "Counts": nums,
-                "Count": count,
-                "Sum": total,
-                "Min": vmin,
-                "Max": vmax,
-            }
-            self._add(info, dims, ts, obj, None)
-            return
-        nonzero = [i for i, c in enumerate(counts) if c]
-        for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
-            self._add(info, dims, ts, obj, None)
 
     def _underflow(
         self, values: list[float], total: float, vmin: float, vmax: float, name: str
@@ -830,6 +847,10 @@ class EmfBatch:
             if abs(v) > MAX_MAGNITUDE:
                 self._stats.count(DROPPED_POINTS, "inf" if math.isinf(v) else "out_of_range")
                 return None
+        if vmin is not None and vmax is not None and vmin > vmax:
+            # contradicts itself: derive both from the buckets instead
+            self._stats.count(SANITIZED_VALUES, "min_above_max")
+            return None, None
         return vmin, vmax
 
 

@@ -36,8 +36,8 @@ class Config:
     send_resolved: bool = True
     inhibit_rules: list[InhibitRuleConfig] = field(default_factory=list)
     silences: list[SilenceConfig] = field(default_factory=list)
-    # e.g. `http://localhost:16686/trace/{trace_id}`: adds `trace_url` (slowest/most recent
-    # exemplar) and `trace_urls` (all, space-separated) annotations.
+    # e.g. `http://localhost:16686/trace/{trace_id}`: adds annotations `trace_url` (the
+    # slowest / most recent exemplar) and `trace_url_2` .. `trace_url_5` (the others).
     trace_url_template: str = ""
     # Prefix for relative `runbook_url` annotations (the rule pack's are repo paths).
     runbook_base_url: str = ""

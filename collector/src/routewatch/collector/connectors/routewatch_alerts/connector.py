@@ -4,14 +4,15 @@ emits one `routewatch.alert` log record per alert per notification to its logs p
 Rules touched by an incoming batch are evaluated at once (so a crossing can page well under a
 second later with `for: 0` and `group_wait: 0`); all rules are evaluated every
 `evaluation_interval`, and group timers wake the loop when they run out. The engine decides;
-`_emit` is the only place that sends, and the notification log is written only after the next
-consumer accepted the records.
+the emit stage (`emit.py`) is the only place that sends, and the notification log is written
+only after the next consumer accepted the records.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,17 +27,16 @@ from routewatch.collector.alerting.rules import RuleSet, build_rule_set
 from routewatch.collector.alerting.windows import RuleWindows
 from routewatch.collector.component import ComponentID, Consumer, CreateSettings, Data, Host
 from routewatch.collector.connectors.routewatch_alerts.config import Config
+from routewatch.collector.connectors.routewatch_alerts.emit import EmitStage
 from routewatch.collector.errors import ConfigError, PermanentError, RetryableError
 from routewatch.collector.storage import StorageClient
-from routewatch.exporters.alerts import alerts_to_request
 
-NOTIFICATIONS_METRIC = "routewatch_alerts_notifications"
-EMIT_FAILED_METRIC = "routewatch_alerts_emit_failed"
 SERIES_METRIC = "routewatch_alerts_series"
 EVICTED_METRIC = "routewatch_alerts_series_evicted"
 DROPPED_METRIC = "routewatch_alerts_points_dropped"
 TICK_FAILED_METRIC = "routewatch_alerts_tick_failed"
 PERSIST_FAILED_METRIC = "routewatch_alerts_persist_failed"
+EVALUATION_METRIC = "routewatch_alerts_evaluation_duration_seconds"
 
 
 class AlertsConnector:
@@ -51,6 +51,7 @@ class AlertsConnector:
         self.settings = settings
         self.config = config
         self.next_consumer = next_consumer
+        self.emit = EmitStage(settings, next_consumer)
         self.clock = clock
         # Rules are decoded here, not at config decode, so errors carry the component path.
         self.rule_set: RuleSet = build_rule_set(
@@ -159,7 +160,11 @@ class AlertsConnector:
         async with self._lock:
             tick = Tick(self.clock())
             if tick.now >= self._next_eval:
+                started = time.perf_counter()  # self-telemetry only, not a decision
                 engine.evaluate(tick)
+                self.settings.telemetry.set(
+                    EVALUATION_METRIC, time.perf_counter() - started, self.settings.attributes
+                )
                 self._next_eval = tick.now + self.config.evaluation_interval
             await self._emit(engine, engine.flush(tick), tick)
             engine.gc(tick)
@@ -181,24 +186,8 @@ class AlertsConnector:
             )
 
     async def _emit(self, engine: Engine, notifications: list[Notification], tick: Tick) -> None:
-        if not notifications:
-            return
-        request = alerts_to_request([n.alert for n in notifications], tick.now)
-        t, attrs = self.settings.telemetry, self.settings.attributes
-        try:
-            await self.next_consumer.consume(request)
-        except Exception as err:  # retried at the group's next flush: nothing was recorded
-            t.add(EMIT_FAILED_METRIC, len(notifications), attrs)
-            self.settings.logger.warning(
-                "%s: emitting %d alert notification(s) failed, will retry: %s",
-                self.settings.id,
-                len(notifications),
-                err,
-            )
-            return
-        engine.commit(notifications, tick)
-        for n in notifications:
-            t.add(NOTIFICATIONS_METRIC, 1, {**attrs, "reason": n.reason.value})
+        if await self.emit.exec(notifications, tick):
+            engine.commit(notifications, tick)
 
     def wake(self) -> None:
         """Make the loop re-plan its next tick now (the clock moved, or a timer changed)."""
@@ -228,7 +217,7 @@ class AlertsConnector:
             await api.stop()
         if self.engine is not None:
             async with self._lock:
-                self.engine.persist()
+                self._persist(self.engine)
         storage, self._storage = self._storage, None
         if storage is not None:
             storage.close()
