@@ -25,7 +25,7 @@ from routewatch.collector.devservers.demo_outputs import (
     p95,
     parse_exporter_counts,
 )
-from routewatch.collector.devservers.demo_report import verdict
+from routewatch.collector.devservers.demo_report import episode_lines, verdict
 from routewatch.collector.devservers.demo_view import LiveView
 from routewatch.collector.otlpjson.encode import encode
 from routewatch.exporters.alerts import Alert, alerts_to_request
@@ -211,6 +211,11 @@ def test_verdict_wants_a_critical_alert_that_resolves(tmp_path: Path) -> None:
         [_alert("firing", "critical"), _alert("firing", "warning"), _alert("resolved", "warning")],
     )
     assert not any("critical" in p for p in verdict(resolved, incident=True))
+    assert episode_lines(resolved) == [
+        "  RouteLatencyHigh{hybrid_routing.route=direct}: fired critical at +5.0 s, "
+        "resolved at +5.0 s"
+    ]
+    assert "still firing at the end" in episode_lines(fired)[0]
     assert resolved.firing() == {}
     # Another alert's resolve does not count.
     other = _outputs(tmp_path, [_alert("firing", "critical"), _alert("resolved", "critical", "f2")])

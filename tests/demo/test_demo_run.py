@@ -3,8 +3,12 @@ servers and the instrumented sample router, as `make demo` runs them."""
 
 from __future__ import annotations
 
+import json
+import re
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from exporters.emf.emf_validator import metric_names, validate
@@ -30,9 +34,15 @@ def test_short_demo_fires_and_resolves_the_critical_alert_and_leaves_valid_emf(
     assert f"demo: collector config {ROOT / 'otel-config.yaml'} + " in text
     assert "ALERT FIRING critical RouteLatencyHigh" in text
     assert "ALERT RESOLVED" in text
-    timeline = text.split("alert timeline:")[1].split("written:")[0]
+    timeline = text.split("alert timeline (")[1].split("critical alerts:")[0]
     assert "firing   critical RouteLatencyHigh" in timeline
     assert "resolved" in timeline
+    episodes = text.split("critical alerts:")[1].split("written:")[0]
+    assert re.search(
+        r"RouteLatencyHigh\{hybrid_routing.route=\w+\}: fired critical at \+[\d.]+ s, "
+        r"resolved at \+[\d.]+ s",
+        episodes,
+    ), episodes
     assert f"EMF log        {out / 'emf.jsonl'}" in text
     assert "file/traces    sent spans" in text
 
@@ -65,3 +75,36 @@ def test_demo_names_the_component_that_failed_to_start(tmp_path: Path) -> None:
     assert "demo: the collector exited with 1 at start" in result.stderr
     assert "processors::memory_limiter" in result.stderr
     assert "limit_mb" in result.stderr
+
+
+def test_keep_running_leaves_the_collector_up_until_interrupted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*DEMO, "--duration", "10", "--no-incident", "--keep-running", "--out", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("  OTLP gRPC:"):
+            line = process.stdout.readline()
+            assert line, "".join(lines) + (process.stderr.read() if process.stderr else "")
+            lines.append(line)
+        endpoints = {
+            name.strip(): url.strip()
+            for name, _, url in (line.partition(": ") for line in lines[-4:])
+        }
+        with urllib.request.urlopen(endpoints["health"], timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(endpoints["alert API"], timeout=5) as response:
+            assert isinstance(json.loads(response.read()), list)
+        with urllib.request.urlopen(endpoints["internal metrics"], timeout=5) as response:
+            assert b"otelcol_receiver_accepted_spans" in response.read()
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "no critical RouteLatencyHigh" in out
+    assert "ALERT FIRING critical" not in out

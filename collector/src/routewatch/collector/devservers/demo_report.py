@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from routewatch.collector.devservers.bedrock.state import RequestRecord
 from routewatch.collector.devservers.demo_config import DemoLayout
 from routewatch.collector.devservers.demo_outputs import DURATION_METRIC, DemoOutputs, p95
-from routewatch.exporters.alerts import Alert
 
 CRITICAL_ALERT = "RouteLatencyHigh"
 
@@ -60,8 +60,10 @@ def report_lines(
     if not exporter_counts:
         lines.append("  (internal metrics not available)")
     lines += [
-        "alert timeline:",
+        "alert timeline (+seconds since the traffic began):",
         *alert_timeline(outputs),
+        "critical alerts:",
+        *episode_lines(outputs),
         "written:",
         f"  EMF log        {layout.emf}  ({outputs.emf.lines} records)",
         f"  alert log      {layout.alerts}  ({len(outputs.alert_events)} notifications)",
@@ -73,19 +75,43 @@ def report_lines(
     return lines
 
 
-def critical_fired_and_resolved(alerts: list[Alert]) -> tuple[bool, bool]:
-    """Whether a critical CRITICAL_ALERT fired, and whether one of those alerts (the same
-    fingerprint, whatever severity it had fallen to) was resolved afterwards."""
-    fired: set[str] = set()
-    resolved = False
-    for a in alerts:
+@dataclass(frozen=True)
+class CriticalEpisode:
+    """A CRITICAL_ALERT that fired as critical, and when (if) it resolved, in seconds since
+    the traffic began (whatever severity it had fallen to by then)."""
+
+    labels: str
+    fired_at: float
+    resolved_at: float | None
+
+
+def critical_episodes(outputs: DemoOutputs) -> list[CriticalEpisode]:
+    fired: dict[str, tuple[str, float]] = {}
+    episodes: list[CriticalEpisode] = []
+    for event in outputs.alert_events:
+        a = event.alert
         if a.alertname != CRITICAL_ALERT:
             continue
-        if a.status == "firing" and a.severity == "critical":
-            fired.add(a.fingerprint)
+        if a.status == "firing" and a.severity == "critical" and a.fingerprint not in fired:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "team")
+            fired[a.fingerprint] = (labels, event.seen_at)
         elif a.status == "resolved" and a.fingerprint in fired:
-            resolved = True
-    return bool(fired), resolved
+            labels, at = fired.pop(a.fingerprint)
+            episodes.append(CriticalEpisode(labels, at, event.seen_at))
+    episodes += [CriticalEpisode(labels, at, None) for labels, at in fired.values()]
+    return sorted(episodes, key=lambda e: e.fired_at)
+
+
+def episode_lines(outputs: DemoOutputs) -> list[str]:
+    return [
+        f"  {CRITICAL_ALERT}{{{e.labels}}}: fired critical at +{e.fired_at:.1f} s, "
+        + (
+            f"resolved at +{e.resolved_at:.1f} s"
+            if e.resolved_at is not None
+            else "still firing at the end"
+        )
+        for e in critical_episodes(outputs)
+    ] or [f"  no critical {CRITICAL_ALERT}"]
 
 
 def verdict(outputs: DemoOutputs, incident: bool) -> list[str]:
@@ -98,10 +124,9 @@ def verdict(outputs: DemoOutputs, incident: bool) -> list[str]:
         problems.append(f"invalid EMF records: {'; '.join(outputs.emf.invalid[:3])}")
     if not outputs.emf.duration_routes:
         problems.append(f"no per-route {DURATION_METRIC} histogram in the EMF file")
-    alerts = [e.alert for e in outputs.alert_events]
-    fired, resolved = critical_fired_and_resolved(alerts)
-    if incident and not fired:
+    episodes = critical_episodes(outputs)
+    if incident and not episodes:
         problems.append(f"the incident did not fire a critical {CRITICAL_ALERT}")
-    elif incident and not resolved:
+    elif incident and not any(e.resolved_at is not None for e in episodes):
         problems.append(f"the critical {CRITICAL_ALERT} did not resolve within the run")
     return problems
