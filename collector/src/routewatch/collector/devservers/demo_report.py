@@ -93,7 +93,9 @@ def critical_episodes(outputs: DemoOutputs) -> list[CriticalEpisode]:
         if a.alertname != CRITICAL_ALERT:
             continue
         if a.status == "firing" and a.severity == "critical" and a.fingerprint not in fired:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "team")
+            labels = ",".join(
+                f"{k}={v}" for k, v in sorted(a.labels.items()) if k not in ("team", "alertname")
+            )
             fired[a.fingerprint] = (labels, event.seen_at)
         elif a.status == "resolved" and a.fingerprint in fired:
             labels, at = fired.pop(a.fingerprint)
