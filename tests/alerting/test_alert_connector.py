@@ -1,9 +1,11 @@
 """Metrics in, alert log records out, through the connector on a fake clock."""
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alerting.engine_helpers import (
     T0,
     TRACE,
@@ -11,6 +13,7 @@ from alerting.engine_helpers import (
     Harness,
     Host,
     Recorder,
+    gauge_batch,
     gauge_config,
     latency_batch,
     latency_config,
@@ -119,4 +122,50 @@ async def test_storage_failure_is_retried_and_never_refuses_data(tmp_path: Path)
     assert await h.at(30, 150) == []  # the level change is known: no second page
     (resolved,) = await h.at(40, 1)
     assert resolved.status == "resolved" and resolved.fingerprint == fired.fingerprint
+    await h.stop()
+
+
+async def test_batches_save_transitions_at_once_and_numbers_on_the_tick(tmp_path: Path) -> None:
+    h = await Harness(gauge_config(), tmp_path / "s.db").start()
+    (fired,) = await h.at(0, 120)
+    storage = SQLiteStorageClient(tmp_path / "s.db", "routewatch_alerts/alerts")
+
+    def saved() -> tuple[str, float]:
+        raw = storage.get(f"alert/{fired.fingerprint}")
+        assert raw is not None
+        doc = json.loads(raw)
+        return doc["severity"], doc["value"]
+
+    assert h.conn is not None
+    await h.conn.consume(gauge_batch(h.clock.t + 1, 130))  # same severity: not saved yet
+    assert saved() == ("critical", 120)
+    await h.conn.consume(gauge_batch(h.clock.t + 2, 60))  # level change: saved with the batch
+    assert saved() == ("warning", 60)
+    await h.conn.consume(gauge_batch(h.clock.t + 3, 70))
+    h.clock.advance(5)
+    await h.conn.run_once()  # the tick saves the moved numbers
+    assert saved() == ("warning", 70)
+    storage.close()
+    await h.stop()
+
+
+async def test_damaged_saved_entries_are_skipped_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = await Harness(gauge_config(), tmp_path / "s.db").start()
+    (fired,) = await h.at(0, 120)
+    await h.stop()
+    storage = SQLiteStorageClient(tmp_path / "s.db", "routewatch_alerts/alerts")
+    storage.batch(
+        [
+            ("alert/0000000000000000", b"{not json"),
+            ("silence/broken", b'{"id": "x"}'),
+            ("nflog/routewatch_alerts/{}", b"[]"),
+        ]
+    )
+    storage.close()
+    await h.start()
+    assert "skipped 3 damaged saved entries" in caplog.text
+    (resolved,) = await h.at(10, 1)  # the good entries came back: the resolve goes out
+    assert resolved.fingerprint == fired.fingerprint and resolved.status == "resolved"
     await h.stop()

@@ -153,6 +153,7 @@ def test_config_keys_and_defaults() -> None:
         ({"output_destination": "file"}, "file_path is required"),
         ({"dimension_rollup_option": "All"}, "dimension_rollup_option must be one of"),
         ({"log_retention": 2}, "log_retention 2 is not a valid retention"),
+        ({"namespace": "AWS/Lambda"}, "namespace 'AWS/Lambda' is not a valid CloudWatch namespace"),
         (
             {"metric_declarations": [{"metric_name_selectors": ["("]}]},
             "exporters::awsemf::metric_declarations[0]: metric_name_selectors: invalid regex",
@@ -300,3 +301,46 @@ async def test_faults_between_exporter_and_cloudwatch_are_retried(moto: MotoServ
     routes = sorted(json.loads(e["message"])["hybrid_routing.route"] for e in got)
     assert routes == sorted(f"r{i}" for i in range(30))  # all there, none twice
     assert len(sleeps) == 3
+
+
+async def test_refused_request_leaves_delta_state_for_its_retry(moto: MotoServer) -> None:
+    from routewatch.collector.exporters.awsemf.awsemf import AwsEmfExporter
+
+    cfg = config(
+        {
+            "endpoint": moto.endpoint_url,
+            "region": "us-east-1",
+            "log_group_name": "/refused",
+            "max_buffered_bytes": 1_048_576,
+            "flush_interval": "1h",
+            "retain_initial_value_of_delta_metric": True,
+        }
+    )
+    impl = AwsEmfExporter(settings(), cfg)
+    exporter = impl.component
+    await exporter.start(_Host())
+    padding = {f"pad{i}": " " * 900 for i in range(1000)}  # ~0.9 MB of event properties
+    await exporter.consume(request({}, [counter("filler", 1, padding)]))
+
+    def cumulative(value: float, step: int) -> ExportMetricsServiceRequest:
+        point = NumberDataPoint(
+            attributes=kvs({"route": "direct", "blob": " " * 200_000}),
+            start_time_unix_nano=NOW_NS - 10**9,
+            time_unix_nano=NOW_NS + step * 10**9,
+            as_double=value,
+        )
+        sum_ = Sum(aggregation_temporality=CUMULATIVE, is_monotonic=True, data_points=[point])
+        return request({}, [Metric(name="requests", unit="{request}", sum=sum_)])
+
+    with pytest.raises(RetryableError):
+        await exporter.consume(cumulative(10, 1))  # does not fit: refused
+    assert impl.buffer is not None
+    impl.buffer.flush()  # the buffer drains...
+    await exporter.consume(cumulative(10, 1))  # ...and the retry is taken, same delta
+    await exporter.consume(cumulative(15, 2))
+    await exporter.shutdown()
+    got = moto.client("logs").get_log_events(
+        logGroupName="/refused", logStreamName="otel-stream", startFromHead=True
+    )["events"]
+    values = [json.loads(e["message"]).get("requests") for e in got]
+    assert [v for v in values if v is not None] == [10, 5]

@@ -261,3 +261,32 @@ def test_flush_on_shutdown_and_concurrent_puts(moto: MotoServer) -> None:
     buffer.shutdown()  # idempotent
     got = read_back(moto, "/threads", "s")
     assert sorted(got) == sorted(f'{{"p":{k},"i":{i}}}' for k in range(4) for i in range(50))
+
+
+def test_not_found_right_after_creation_is_retried(moto: MotoServer, proxy: FaultProxy) -> None:
+    rec = Recorder()
+    buffer = make(proxy.url, rec)
+    # the first call finds nothing (real), the one after creating answers not found once more
+    proxy.inject(
+        400,
+        aws_json_error("ResourceNotFoundException", "The specified log stream does not exist."),
+        times=2,
+        match="PutLogEvents",
+    )
+    buffer.put("/eventual", "s", events(3))
+    buffer.flush()
+    assert len(read_back(moto, "/eventual", "s")) == 3
+    assert rec.counts[(RETRIES, "ResourceNotFoundException")] == 1
+
+
+def test_full_batch_is_flushed_without_waiting_for_the_timer(moto: MotoServer) -> None:
+    now = [0.0]
+    client = LogsClient(new_logs_client("us-east-1", moto.endpoint_url))
+    buffer = LogBuffer(client, flush_interval=60.0, clock=lambda: now[0])
+    buffer.put("/full-batch", "s", events(1, size=500_000))
+    buffer.maybe_flush()
+    assert buffer.buffered_bytes > 0  # neither due nor a full batch
+    buffer.put("/full-batch", "s", events(2, "b", size=300_000))
+    buffer.maybe_flush()  # over 1 MiB waiting: sent, though no time passed
+    assert buffer.buffered_bytes == 0
+    assert len(read_back(moto, "/full-batch", "s")) == 3

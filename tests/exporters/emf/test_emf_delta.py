@@ -125,3 +125,19 @@ def test_cumulative_counter_through_the_encoder() -> None:
         for events in batch.events().values():
             values.extend(validate(m)["requests"] for _, m in events)
     assert values == [5, 0, 3]
+
+
+def test_rollback_undoes_one_export() -> None:
+    delta, _, _ = tracker()
+    delta.tick()
+    delta.number("s", T0, T0 + S, 10)
+    delta.histogram("h", T0, T0 + S, (1, 1.0, (1,)))
+    delta.tick()
+    assert delta.number("s", T0, T0 + 2 * S, 15) == 5
+    assert delta.number("new", T0, T0 + 2 * S, 1) is None
+    delta.histogram("h", T0, T0 + 2 * S, (3, 4.0, (3,)))
+    delta.rollback()  # e.g. the buffer refused the events
+    assert len(delta) == 2  # "new" is gone again
+    # the retried request finds the state as it was
+    assert delta.number("s", T0, T0 + 2 * S, 15) == 5
+    assert delta.histogram("h", T0, T0 + 2 * S, (3, 4.0, (3,))) == (2, 3.0, (2,))

@@ -396,6 +396,16 @@ def test_namespace_from_resource_when_unset() -> None:
     assert namespaces == ["default", "hybrid/router"]
 
 
+def test_invalid_namespace_from_resource_falls_back_to_default() -> None:
+    enc = EmfEncoder(EmfConfig())
+    batch = enc.batch()
+    batch.resource({"service.name": "s" * 300})
+    batch.gauge(batch.metric("g", "1"), {}, TS, 1)
+    (event,) = events(batch)
+    assert event["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "default"
+    assert enc.stats.get(SANITIZED_VALUES, "invalid_namespace") == 1
+
+
 def test_resource_to_telemetry_conversion() -> None:
     enc = EmfEncoder(EmfConfig(namespace="N", resource_to_telemetry_conversion=True))
     batch = enc.batch()
@@ -444,3 +454,17 @@ def test_histogram_min_above_max_is_derived_from_buckets() -> None:
     (event,) = events(batch)
     assert (event["h"]["Min"], event["h"]["Max"]) == (1.0, 2.0)
     assert enc.stats.get(SANITIZED_VALUES, "min_above_max") == 1
+
+
+def test_each_cause_is_logged_once_and_counted_always(caplog: pytest.LogCaptureFixture) -> None:
+    enc = encoder()
+    with caplog.at_level("WARNING", logger="routewatch.exporters.emf"):
+        for _ in range(3):
+            batch = enc.batch()
+            batch.gauge(batch.metric("g", "1"), {}, TS, math.nan)
+            batch.gauge(batch.metric("g", "1"), {}, TS, math.inf)
+    assert enc.stats.get(DROPPED_POINTS, "nan") == 3
+    assert enc.stats.get(DROPPED_POINTS, "inf") == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert any("(nan)" in m for m in messages) and any("(inf)" in m for m in messages)

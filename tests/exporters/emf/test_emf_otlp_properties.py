@@ -155,7 +155,7 @@ def test_otlp_summaries_gauges_exemplars_add_up(w: dict[str, Any]) -> None:
     )
     seen_traces: dict[tuple[str, str], set[str]] = defaultdict(set)
     for step in range(w["steps"]):
-        batch = encoder.batch()
+        batch = encoder.batch(stable_attributes=True)  # as the exporters do
         read_otlp_metrics(batch, request(w, step))
         for events in batch.events().values():
             for _, message in events:

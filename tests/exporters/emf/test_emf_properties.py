@@ -263,7 +263,7 @@ def run(reader: str, specs: list[Spec], steps: int) -> list[bytes]:
     out: list[bytes] = []
     for step in range(steps):
         data = metrics_data(specs, step)
-        batch = encoder.batch()
+        batch = encoder.batch(stable_attributes=True)  # as the exporters do
         if reader == "sdk":
             read_sdk_metrics(batch, data)
         else:

@@ -36,6 +36,7 @@ from routewatch.collector.alerting.nflog import (
 from routewatch.collector.alerting.rules import Rule, RuleSet
 from routewatch.collector.alerting.series import Converter
 from routewatch.collector.alerting.silence import SilenceConfig, Silences
+from routewatch.collector.alerting.snapshot import decoded, stored_items
 from routewatch.collector.alerting.state import AlertState, State, alert_labels, step
 from routewatch.collector.alerting.targets import Target
 from routewatch.collector.alerting.windows import (
@@ -101,12 +102,18 @@ class Engine:
                 self._targets.setdefault(metric, []).append(Target(rw, metric))
         self.states: dict[str, AlertState] = {}
         self._index: dict[str, dict[SeriesKey, str]] = {name: {} for name in self.rules}
+        # Alerts to save: after a transition (`_dirty`, every tick), or when only their value,
+        # samples or timers moved (`_refreshed`, by `persist(refreshed=True)`), which keeps a
+        # busy firing alert from costing an fsync per metrics batch.
         self._dirty: set[str] = set()
+        self._refreshed: set[str] = set()
         self.dispatcher = Dispatcher(
             settings.group_by, settings.group_wait, settings.group_interval
         )
         self.inhibitor = Inhibitor(_inhibit_rules(settings.rules))
-        self.silences = Silences(settings.silences, storage)
+        # Keys of saved entries that could not be read back (skipped; logged by the caller).
+        self.damaged: list[str] = []
+        self.silences = Silences(settings.silences, storage, self.damaged)
         self.nflog = NotificationLog(settings.receiver)
         self.emitted = EmittedLog()
         if storage is not None:
@@ -115,23 +122,17 @@ class Engine:
     # --- restart -------------------------------------------------------------------------
 
     def _restore(self, storage: StorageClient) -> None:
-        items: list[tuple[str, bytes]] = []
-        for key in storage.keys(""):
-            data = storage.get(key)
-            if data is not None:
-                items.append((key, data))
-        for key, data in items:
-            if key.startswith(STATE_PREFIX):
-                st = AlertState.from_json(data)
-                self.states[st.fingerprint] = st
-                series_key = _freeze(st.series_key)
-                self._index.setdefault(st.rule, {})[series_key] = st.fingerprint
-                rule = self.rules.get(st.rule)
-                if rule is not None and rule.config.kind == "absent":
-                    # known to be missing: counts from the restart
-                    self.windows[st.rule].window_for(series_key, self.started_at)
-        self.nflog.restore(items)
-        self.emitted.restore(items)
+        items = stored_items(storage)
+        for st in decoded(items, STATE_PREFIX, AlertState.from_json, self.damaged):
+            self.states[st.fingerprint] = st
+            series_key = _freeze(st.series_key)
+            self._index.setdefault(st.rule, {})[series_key] = st.fingerprint
+            rule = self.rules.get(st.rule)
+            if rule is not None and rule.config.kind == "absent":
+                # known to be missing: counts from the restart
+                self.windows[st.rule].window_for(series_key, self.started_at)
+        self.nflog.restore(items, self.damaged)
+        self.emitted.restore(items, self.damaged)
         # Groups are rebuilt: what was notified (to resolve it) and what fires (to notify it
         # after group_wait, counted from the restart).
         for entry in self.nflog.entries.values():
@@ -235,7 +236,7 @@ class Engine:
             if current
             else alert_labels(rule, self.windows[rule.name].labels_of(key))
         )
-        before = (current.state, current.severity) if current else None
+        before = current.transition_key() if current else None
         new = step(rule, current, reading, insufficient, labels, list(key), now)
         if new is not None and new.last_true_at == now:
             new.exemplars = list(self.windows[rule.name].exemplars(key, now))
@@ -249,8 +250,12 @@ class Engine:
                 self._forget(current)
             self.states[new.fingerprint] = new
             index[key] = new.fingerprint
-        self._dirty.add(new.fingerprint)
-        if new.state == State.FIRING and before != (new.state, new.severity):
+        after = new.transition_key()
+        if new is not current or after != before:
+            self._dirty.add(new.fingerprint)  # saved with this tick
+        else:
+            self._refreshed.add(new.fingerprint)  # only numbers moved: saved periodically
+        if new.state == State.FIRING and (before is None or before[:2] != after[:2]):
             self.dispatcher.add(new.fingerprint, new.labels, now)
 
     def _forget(self, st: AlertState) -> None:
@@ -412,13 +417,15 @@ class Engine:
         self.nflog.gc(now, set(self.states))
         self.silences.gc(now)
 
-    def persist(self) -> None:
-        """Snapshot what changed since the last successful call, in one transaction. On a
-        storage error nothing is marked saved: the next call writes it again."""
+    def persist(self, refreshed: bool = True) -> None:
+        """Snapshot what changed since the last successful call, in one transaction; alerts
+        whose numbers only moved are included when `refreshed`. On a storage error nothing is
+        marked saved: the next call writes it again."""
+        fingerprints = self._dirty | self._refreshed if refreshed else self._dirty
         if self.storage is not None:
             sets: list[tuple[str, bytes]] = []
             deletes: list[str] = []
-            for fp in self._dirty:
+            for fp in fingerprints:
                 st = self.states.get(fp)
                 if st is None:
                     deletes.append(STATE_PREFIX + fp)
@@ -430,6 +437,8 @@ class Engine:
             if sets or deletes:
                 self.storage.batch(sets, deletes)
         self._dirty.clear()
+        if refreshed:
+            self._refreshed.clear()
         self.nflog.saved()
         self.emitted.saved()
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from routewatch.collector.alerting.snapshot import decoded
+
 NFLOG_PREFIX = "nflog/"
 EMITTED_PREFIX = "emitted/"
 DEFAULT_RETENTION = 120 * 3600.0  # Alertmanager's --data.retention
@@ -97,12 +99,10 @@ class NotificationLog:
             del self.entries[key]
             self.dirty.add(key)
 
-    def restore(self, items: list[tuple[str, bytes]]) -> None:
+    def restore(self, items: list[tuple[str, bytes]], damaged: list[str]) -> None:
         prefix = f"{NFLOG_PREFIX}{self.receiver}/"
-        for key, data in items:
-            if key.startswith(prefix):
-                entry = LogEntry.from_json(data)
-                self.entries[entry.group_key] = entry
+        for entry in decoded(items, prefix, LogEntry.from_json, damaged):
+            self.entries[entry.group_key] = entry
 
     def changes(self) -> tuple[list[tuple[str, bytes]], list[str]]:
         """Writes pending since the last `saved()`."""
@@ -154,10 +154,9 @@ class EmittedLog:
         self.items.append(item)
         self._new.append(item)
 
-    def restore(self, items: list[tuple[str, bytes]]) -> None:
-        for key, data in sorted(items):
-            if key.startswith(EMITTED_PREFIX):
-                self.append(Emitted(**orjson.loads(data)))
+    def restore(self, items: list[tuple[str, bytes]], damaged: list[str]) -> None:
+        for item in decoded(sorted(items), EMITTED_PREFIX, _emitted_from_json, damaged):
+            self.append(item)
         self._new.clear()  # already stored; `_dropped` still deletes what exceeds `keep`
 
     def changes(self) -> tuple[list[tuple[str, bytes]], list[str]]:
@@ -166,3 +165,7 @@ class EmittedLog:
 
     def saved(self) -> None:
         self._new, self._dropped = [], []
+
+
+def _emitted_from_json(data: bytes) -> Emitted:
+    return Emitted(**orjson.loads(data))

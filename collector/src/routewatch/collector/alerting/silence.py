@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from routewatch.collector.alerting.matchers import Matcher, all_match, parse_matchers
+from routewatch.collector.alerting.snapshot import decoded, stored_items
 from routewatch.collector.storage import StorageClient
 
 KEY_PREFIX = "silence/"
@@ -150,7 +151,10 @@ class Silences:
     """The silence store. Answers `mutes(labels, now)`."""
 
     def __init__(
-        self, configured: Iterable[SilenceConfig] = (), storage: StorageClient | None = None
+        self,
+        configured: Iterable[SilenceConfig] = (),
+        storage: StorageClient | None = None,
+        damaged: list[str] | None = None,
     ):
         self._storage = storage
         self._items: dict[str, Silence] = {}
@@ -165,11 +169,11 @@ class Silences:
                 from_config=True,
             )
         if storage is not None:
-            for key in storage.keys(KEY_PREFIX):
-                data = storage.get(key)
-                if data is not None:
-                    silence = Silence.from_json(data)
-                    self._items[silence.id] = silence
+            items = stored_items(storage, KEY_PREFIX)
+            for silence in decoded(
+                items, KEY_PREFIX, Silence.from_json, damaged if damaged is not None else []
+            ):
+                self._items[silence.id] = silence
 
     def mutes(self, labels: Mapping[str, str], now: float) -> bool:
         return any(s.active(now) and all_match(s.matchers, labels) for s in self._items.values())

@@ -61,6 +61,17 @@ class AlertState:
     exemplars: list[str] = field(default_factory=list)
     annotations: dict[str, str] = field(default_factory=dict)
 
+    def transition_key(self) -> tuple[object, ...]:
+        """What a restart must not lose at once: state, severity and the times they began."""
+        return (
+            self.state,
+            self.severity,
+            self.insufficient,
+            self.active_at,
+            self.fired_at,
+            self.resolved_at,
+        )
+
     def mute_labels(self) -> dict[str, str]:
         """What silences and inhibit rules match on: the labels plus the current severity."""
         return {**self.labels, "severity": self.severity}

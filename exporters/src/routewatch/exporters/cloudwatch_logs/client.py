@@ -131,7 +131,9 @@ class LogsClient:
                     self.ensure(group, stream, force=True)
                     created = True
                     continue
-                if code not in _RETRYABLE_CODES and status < 500 and status != 429:
+                # Still not found right after creating it: eventual consistency, retry.
+                retryable = code in _RETRYABLE_CODES or code == _NOT_FOUND
+                if not retryable and status < 500 and status != 429:
                     raise DeliveryError(f"PutLogEvents to {group}/{stream}: {err}", False) from err
                 last: Exception = err
                 reason = code or str(status)

@@ -11,6 +11,9 @@ Semantics, as otelcol-contrib's awsemfexporter (retain_initial_value_of_delta_me
 - a reset (a later start time, or a value/count/bucket that goes down) sends the new
   cumulative value as is: it is what accrued since the reset;
 - a point not newer than the last one seen (out of order or repeated) is dropped and counted.
+
+The changes of one export are journaled: when its events cannot be handed on (a full buffer),
+`rollback` undoes them, so the retried request, or the next export, still carries the change.
 """
 
 from __future__ import annotations
@@ -61,12 +64,15 @@ class DeltaTracker:
         self._clock = clock
         self._series: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._now = clock()
+        # (key, previous (start, ts, value, seen) or None if the export created the series)
+        self._journal: list[tuple[Hashable, tuple[int, int, Any, float] | None]] = []
 
     def __len__(self) -> int:
         return len(self._series)
 
     def tick(self) -> None:
-        """Read the clock once for this export and expire series older than the TTL."""
+        """Start an export: read the clock once and expire series older than the TTL."""
+        self._journal.clear()
         self._now = now = self._clock()
         horizon = now - self._ttl
         series = self._series
@@ -91,6 +97,7 @@ class DeltaTracker:
             return None
         prev = entry.value
         reset = start > entry.start or value < prev
+        self._journal.append((key, (entry.start, entry.ts, prev, entry.seen)))
         entry.start, entry.ts, entry.value, entry.seen = start, ts, value, self._now
         self._series.move_to_end(key)
         return value if reset else value - prev
@@ -121,6 +128,7 @@ class DeltaTracker:
             self._stats.count(DROPPED_POINTS, "out_of_order")
             return None
         result = None if start > entry.start else delta(state, entry.value)
+        self._journal.append((key, (entry.start, entry.ts, entry.value, entry.seen)))
         entry.start, entry.ts, entry.value, entry.seen = start, ts, state, self._now
         self._series.move_to_end(key)
         # None from `delta` means the series went down: a reset, so the value is the delta.
@@ -132,6 +140,19 @@ class DeltaTracker:
             series.popitem(last=False)
             self._stats.count(DELTA_EVICTIONS, "max_series")
         series[key] = _Entry(start, ts, value, self._now)
+        self._journal.append((key, None))
+
+    def rollback(self) -> None:
+        """Undo this export's changes (series evicted meanwhile stay evicted)."""
+        series = self._series
+        for key, previous in reversed(self._journal):
+            if previous is None:
+                series.pop(key, None)
+                continue
+            entry = series.get(key)
+            if entry is not None:
+                entry.start, entry.ts, entry.value, entry.seen = previous
+        self._journal.clear()
 
 
 def _summary_delta(cur: tuple[int, float], prev: tuple[int, float]) -> tuple[int, float] | None:

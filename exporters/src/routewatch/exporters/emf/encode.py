@@ -357,6 +357,16 @@ def namespace_of(resource: Mapping[str, Any]) -> str:
     return f"{ns}/{service}" if ns else str(service)
 
 
+def valid_namespace(namespace: str) -> bool:
+    """CloudWatch namespaces: 1..255 ASCII characters, not starting with `AWS/`."""
+    return (
+        0 < len(namespace) <= MAX_NAME_LENGTH
+        and namespace.isascii()
+        and namespace.isprintable()
+        and not namespace.startswith("AWS/")
+    )
+
+
 def attribute_text(value: Any) -> str:
     """An attribute value as a dimension string (JSON for arrays, hex for bytes)."""
     if type(value) is str:
@@ -409,6 +419,9 @@ class EmfBatch:
         self._res_token = self._enc.resource_token(self._res_key) if self._r2t else 0
         if not self._enc.config.namespace:
             self._namespace = namespace_of(attrs)
+            if not valid_namespace(self._namespace):
+                self._stats.count(SANITIZED_VALUES, "invalid_namespace", detail=self._namespace)
+                self._namespace = DEFAULT_NAMESPACE
         dest_of = self._enc.destination_of
         self._ctx = self._context(dest_of(attrs) if dest_of else None, self._namespace)
 
@@ -778,12 +791,10 @@ class EmfBatch:
             first.values[name] = value
             first.infos[name] = info
         if trace_ids:
-            self._trace_ids(dims, ts_ns, trace_ids)
+            self._trace_ids(group, trace_ids)
 
-    def _trace_ids(self, dims: _Dims, ts_ns: int, trace_ids: Iterable[str]) -> None:
-        group = self._groups.get((self._ctx, ts_ns, dims.ident))
-        if group is None:
-            return
+    def _trace_ids(self, group: _Group, trace_ids: Iterable[str]) -> None:
+        """Exemplar trace ids into the event (deduplicated, at most `max_trace_ids`)."""
         known = group.trace_ids
         if known is None:
             known = group.trace_ids = []

@@ -1,4 +1,8 @@
-"""Reader over OTLP protobuf `ExportMetricsServiceRequest`: feeds an `EmfBatch` directly."""
+"""Reader over OTLP protobuf `ExportMetricsServiceRequest`: feeds an `EmfBatch` directly.
+
+Point attributes come from a process-wide `AttributeCache` (see `otlp_attributes`): the same
+tuple object for the same attributes, so create the batch with `stable_attributes=True`.
+"""
 
 from __future__ import annotations
 
@@ -8,42 +12,31 @@ from typing import Any
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
 
 from routewatch.exporters.emf.encode import EmfBatch
+from routewatch.exporters.emf.otlp_attributes import (
+    EXPONENTIAL_HISTOGRAM_POINT,
+    HISTOGRAM_POINT,
+    NUMBER_POINT,
+    SUMMARY_POINT,
+    AttributeCache,
+    attributes,
+)
+
+STABLE_ATTRIBUTES = True
+_ATTRIBUTES = AttributeCache()
 
 _CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 
 
 def read_otlp_metrics(batch: EmfBatch, request: ExportMetricsServiceRequest) -> None:
+    """Feed every point of `request` to `batch`."""
     for rm in request.resource_metrics:
         batch.resource(attributes(rm.resource.attributes))
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
                 _read_metric(batch, metric)
-
-
-def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
-    """OTLP attributes as a dict of Python values (strings kept as is, the common case)."""
-    return dict(attribute_items(kvs))
-
-
-def attribute_items(kvs: Iterable[KeyValue]) -> tuple[tuple[str, Any], ...]:
-    """OTLP attributes as (key, value) pairs: what the EMF core takes (and caches on)."""
-    # Field access on upb messages is the cost here: read each field once.
-    return tuple([(kv.key, (v := kv.value).string_value or any_value(v)) for kv in kvs])
-
-
-def any_value(value: AnyValue) -> Any:
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return ""
-    if kind == "array_value":
-        return [any_value(v) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return attributes(value.kvlist_value.values)
-    return getattr(value, kind)
 
 
 def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
@@ -52,6 +45,7 @@ def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
 
 
 def _read_metric(batch: EmfBatch, metric: Metric) -> None:
+    attrs_of = _ATTRIBUTES.of
     kind = metric.WhichOneof("data")
     name, unit = metric.name, metric.unit
     if kind == "sum" and metric.sum.is_monotonic:
@@ -62,7 +56,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for p in data.data_points:
             add_sum(
                 info,
-                attribute_items(p.attributes),
+                attrs_of(p, NUMBER_POINT),
                 # the start time only matters to delta conversion
                 p.start_time_unix_nano if cumulative else 0,
                 p.time_unix_nano,
@@ -79,7 +73,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for p in points:
             gauge(
                 info,
-                attribute_items(p.attributes),
+                attrs_of(p, NUMBER_POINT),
                 p.time_unix_nano,
                 p.as_double or p.as_int,
                 _trace_ids(p.exemplars) if p.exemplars else None,
@@ -92,7 +86,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for h in hdata.data_points:
             histogram(
                 info,
-                attribute_items(h.attributes),
+                attrs_of(h, HISTOGRAM_POINT),
                 h.start_time_unix_nano if cumulative else 0,
                 h.time_unix_nano,
                 h.count,
@@ -112,7 +106,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for e in edata.data_points:
             batch.exp_histogram(
                 info,
-                attribute_items(e.attributes),
+                attrs_of(e, EXPONENTIAL_HISTOGRAM_POINT),
                 e.start_time_unix_nano,
                 e.time_unix_nano,
                 e.count,
@@ -133,7 +127,7 @@ def _read_metric(batch: EmfBatch, metric: Metric) -> None:
         for s in metric.summary.data_points:
             batch.summary(
                 info,
-                attribute_items(s.attributes),
+                attrs_of(s, SUMMARY_POINT),
                 s.start_time_unix_nano,
                 s.time_unix_nano,
                 s.count,

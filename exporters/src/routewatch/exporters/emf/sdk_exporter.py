@@ -7,7 +7,11 @@ on `force_flush` and on `shutdown`.
 
 It prefers delta temporality for counters and histograms (CloudWatch adds values up), and
 converts cumulative data itself when a reader is configured otherwise. Up-down counters stay
-cumulative: they are levels and go out as gauges.
+cumulative: they are levels and go out as gauges. What is sanitised, dropped or evicted is
+counted in `exporter.stats` and logged once per cause.
+
+    reader = PeriodicExportingMetricReader(CloudWatchEMFMetricExporter("HybridRouting"))
+    MeterProvider(metric_readers=[reader])
 """
 
 from __future__ import annotations
@@ -42,11 +46,12 @@ from routewatch.exporters.cloudwatch_logs import (
     LogsClient,
     new_logs_client,
 )
+from routewatch.exporters.cloudwatch_logs.buffer import DEFAULT_MAX_BUFFERED_BYTES
 from routewatch.exporters.emf.config import EmfConfig
-from routewatch.exporters.emf.delta import DeltaTracker
+from routewatch.exporters.emf.delta import DEFAULT_MAX_SERIES, DEFAULT_TTL_SECONDS, DeltaTracker
 from routewatch.exporters.emf.destination import Destinations
-from routewatch.exporters.emf.encode import EmfEncoder
-from routewatch.exporters.emf.sdk_reader import read_sdk_metrics
+from routewatch.exporters.emf.encode import EmfEncoder, valid_namespace
+from routewatch.exporters.emf.sdk_reader import STABLE_ATTRIBUTES, read_sdk_metrics
 from routewatch.exporters.emf.sinks import CloudWatchLogsSink, EmfSink, LineSink
 from routewatch.exporters.emf.stats import Stats
 
@@ -80,6 +85,9 @@ class CloudWatchEMFMetricExporter(MetricExporter):
         sink: EmfSink | None = None,
         logs_client: Any = None,
         flush_interval: float = 5.0,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+        delta_ttl: float = DEFAULT_TTL_SECONDS,
+        max_delta_series: int = DEFAULT_MAX_SERIES,
         clock: Callable[[], float] = time.monotonic,
         preferred_temporality: dict[type, AggregationTemporality] | None = None,
         preferred_aggregation: dict[type, Aggregation] | None = None,
@@ -89,6 +97,8 @@ class CloudWatchEMFMetricExporter(MetricExporter):
             preferred_aggregation=preferred_aggregation,
         )
         config = config or EmfConfig(namespace=namespace)
+        if config.namespace and not valid_namespace(config.namespace):
+            raise ValueError(f"namespace {config.namespace!r} is not a valid CloudWatch namespace")
         self.stats = Stats()
         destinations = None
         if sink is None:
@@ -106,7 +116,11 @@ class CloudWatchEMFMetricExporter(MetricExporter):
                     count=self.stats.count,
                 )
                 buffer = LogBuffer(
-                    client, flush_interval=flush_interval, clock=clock, count=self.stats.count
+                    client,
+                    max_buffered_bytes=max_buffered_bytes,
+                    flush_interval=flush_interval,
+                    clock=clock,
+                    count=self.stats.count,
                 )
                 buffer.start()
                 sink = CloudWatchLogsSink(buffer)
@@ -118,7 +132,11 @@ class CloudWatchEMFMetricExporter(MetricExporter):
             )
         self._sink = sink
         delta = DeltaTracker(
-            self.stats, retain_initial=config.retain_initial_value_of_delta_metric, clock=clock
+            self.stats,
+            retain_initial=config.retain_initial_value_of_delta_metric,
+            ttl=delta_ttl,
+            max_series=max_delta_series,
+            clock=clock,
         )
         self._encoder = EmfEncoder(config, self.stats, delta, destinations)
         self._shutdown = False
@@ -132,10 +150,14 @@ class CloudWatchEMFMetricExporter(MetricExporter):
             return MetricExportResult.FAILURE
         try:
             with self._lock:
-                batch = self._encoder.batch(stable_attributes=True)
+                batch = self._encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
                 read_sdk_metrics(batch, metrics_data)
-                events = batch.events()
-            self._sink.write(events)
+                try:
+                    self._sink.write(batch.events())
+                except Exception:
+                    # Cumulative series: the next export then carries this one's change.
+                    self._encoder.delta.rollback()
+                    raise
         except BufferFullError as err:
             _LOGGER.warning("EMF export refused: %s", err)
             return MetricExportResult.FAILURE

@@ -1,4 +1,8 @@
-"""Reader over OpenTelemetry SDK `MetricsData`: walks it and feeds an `EmfBatch` directly."""
+"""Reader over OpenTelemetry SDK `MetricsData`: walks it and feeds an `EmfBatch` directly.
+
+A data point's attributes are its aggregation's mapping, the same object export after export:
+create the batch with `stable_attributes=True`.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from opentelemetry.sdk.metrics.export import (
 
 from routewatch.exporters.emf.encode import EmfBatch
 
+STABLE_ATTRIBUTES = True
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
 _EMPTY: dict[str, Any] = {}
 

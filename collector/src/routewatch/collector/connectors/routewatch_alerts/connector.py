@@ -100,6 +100,13 @@ class AlertsConnector:
                     )
                 self._storage = ext.client(str(self.settings.id), "alerts")
             self.engine = Engine(self._engine_settings(), self._storage, self.clock())
+            if self.engine.damaged:
+                self.settings.logger.warning(
+                    "%s: skipped %d damaged saved entries (e.g. %s)",
+                    self.settings.id,
+                    len(self.engine.damaged),
+                    self.engine.damaged[0],
+                )
             self._register_telemetry(self.engine)
             if self.config.endpoint:
                 self.api = AlertsApi(lambda: self.engine, self.clock, self._lock)
@@ -142,7 +149,7 @@ class AlertsConnector:
             try:
                 engine.evaluate(tick, touched)
                 await self._emit(engine, engine.flush(tick), tick)
-                self._persist(engine)
+                self._persist(engine, refreshed=False)
             except Exception:
                 self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
                 self.settings.logger.exception(
@@ -172,10 +179,11 @@ class AlertsConnector:
             flush = engine.next_flush()
         return min(self._next_eval, flush) if flush is not None else self._next_eval
 
-    def _persist(self, engine: Engine) -> None:
-        """Snapshot to storage; a failure keeps the changes pending for the next tick."""
+    def _persist(self, engine: Engine, refreshed: bool = True) -> None:
+        """Snapshot to storage; a failure keeps the changes pending for the next tick. After a
+        batch only transitions are saved; the tick also saves alerts whose numbers moved."""
         try:
-            engine.persist()
+            engine.persist(refreshed)
         except Exception as err:
             self.settings.telemetry.add(PERSIST_FAILED_METRIC, 1, self.settings.attributes)
             self.settings.logger.error(

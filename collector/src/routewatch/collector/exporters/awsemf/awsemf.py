@@ -38,7 +38,7 @@ from routewatch.exporters.cloudwatch_logs import (
     new_logs_client,
 )
 from routewatch.exporters.emf import DeltaTracker, Destinations, EmfEncoder, Stats
-from routewatch.exporters.emf.otlp_reader import read_otlp_metrics
+from routewatch.exporters.emf.otlp_reader import STABLE_ATTRIBUTES, read_otlp_metrics
 from routewatch.exporters.emf.sinks import CloudWatchLogsSink, EmfSink, LineSink
 
 METRIC_PREFIX = "otelcol_exporter_awsemf_"
@@ -124,14 +124,19 @@ class AwsEmfExporter:
 
     def _export(self, data: Any) -> None:
         with self._lock:
-            batch = self._encoder.batch()
+            sink = self._sink
+            if sink is None:
+                raise RetryableError(f"{self._settings.id}: shut down")
+            batch = self._encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
             read_otlp_metrics(batch, data)
-            events = batch.events()
-        assert self._sink is not None
-        try:
-            self._sink.write(events)
-        except BufferFullError as err:
-            raise RetryableError(str(err), retry_after=err.retry_after) from err
+            try:
+                sink.write(batch.events())
+            except Exception as err:
+                # Undo the delta state of this request: its retry must find it unchanged.
+                self._encoder.delta.rollback()
+                if isinstance(err, BufferFullError):
+                    raise RetryableError(str(err), retry_after=err.retry_after) from err
+                raise
 
     async def _stop(self) -> None:
         sink, self._sink = self._sink, None

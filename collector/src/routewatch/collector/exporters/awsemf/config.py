@@ -29,6 +29,7 @@ from routewatch.exporters.emf import (
     MetricDeclaration,
     MetricDescriptor,
 )
+from routewatch.exporters.emf.encode import valid_namespace
 from routewatch.exporters.emf.units import CLOUDWATCH_UNITS
 
 DEFAULT_LOG_GROUP = "/metrics/default"
@@ -129,6 +130,11 @@ class Config(ExporterHelperConfig):
 
     def validate(self) -> None:
         super().validate()
+        if self.namespace and not valid_namespace(self.namespace):
+            raise ValueError(
+                f"namespace {self.namespace!r} is not a valid CloudWatch namespace "
+                "(1-255 printable ASCII characters, not starting with AWS/)"
+            )
         if self.output_destination not in OUTPUT_DESTINATIONS:
             raise ValueError(
                 f"output_destination must be one of {', '.join(OUTPUT_DESTINATIONS)}, "
