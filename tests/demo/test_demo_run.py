@@ -22,7 +22,7 @@ def test_short_demo_fires_and_resolves_the_critical_alert_and_leaves_valid_emf(
 ) -> None:
     out = tmp_path / "out"
     result = subprocess.run(
-        [*DEMO, "--duration", "25", "--out", str(out)],
+        [*DEMO, "--duration", "25", "--pagerduty", "--out", str(out)],
         cwd=ROOT,  # the demo runs the root otel-config.yaml from a checkout
         capture_output=True,
         text=True,
@@ -43,6 +43,9 @@ def test_short_demo_fires_and_resolves_the_critical_alert_and_leaves_valid_emf(
         r"resolved at \+[\d.]+ s",
         episodes,
     ), episodes
+    # The local PagerDuty server got the critical alert's incident, and its resolve.
+    pagerduty = text.split("pagerduty (local server ")[1].split("written:")[0]
+    assert re.search(r"#\d+ resolved  critical dedup_key [0-9a-f]{16}: p95 latency", pagerduty)
     assert f"EMF log        {out / 'emf.jsonl'}" in text
     assert "file/traces    sent spans" in text
 

@@ -1,6 +1,7 @@
 """`routewatch demo`: the whole pipeline on one machine, with no cloud account.
 
-    routewatch demo [--duration 60] [--no-incident] [--keep-running] [--out DIR] [--config FILE]
+    routewatch demo [--duration 60] [--no-incident] [--keep-running] [--pagerduty]
+                    [--out DIR] [--config FILE]
 
 It starts the collector (`routewatch run` with the default config plus a demo overlay, see
 demo_config.py) and waits for its health check, the local Bedrock-compatible server, and the
@@ -10,7 +11,8 @@ From a quarter to half of the run the direct path is degraded at the Bedrock ser
 call far slower than the p95 threshold, most of them throttled), so the router falls back to
 MCP, RouteLatencyHigh fires as critical, and it resolves once the route has recovered; the
 demo keeps traffic going a little longer if an alert is still firing at the end. A live view
-shows what the collector wrote; a report follows.
+shows what the collector wrote; a report follows. With `--pagerduty` the alerts also go to
+the local PagerDuty Events API v2 server, whose incidents the report lists.
 """
 
 from __future__ import annotations
@@ -35,13 +37,18 @@ from routewatch.collector.devservers.demo_config import (
     latency_threshold,
 )
 from routewatch.collector.devservers.demo_outputs import DemoOutputs, exporter_counts
-from routewatch.collector.devservers.demo_report import report_lines, verdict
+from routewatch.collector.devservers.demo_report import (
+    pagerduty_verdict,
+    report_lines,
+    verdict,
+)
 from routewatch.collector.devservers.demo_view import LiveView
 from routewatch.collector.devservers.instrumented import (
     app_environment,
     missing_demo_modules,
     sample_app_command,
 )
+from routewatch.collector.devservers.pagerduty_server import PagerDutyServer, pagerduty_server
 
 HEALTH_TIMEOUT = 30.0
 APP_START_TIMEOUT = 45.0
@@ -94,6 +101,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "--keep-running",
         action="store_true",
         help="leave the collector up at the end and print its endpoints (Ctrl-C stops it)",
+    )
+    parser.add_argument(
+        "--pagerduty",
+        action="store_true",
+        help="also send alerts to a local PagerDuty-compatible server and report its incidents",
     )
     parser.add_argument(
         "--out",
@@ -193,13 +205,17 @@ def run(args: argparse.Namespace) -> int:
     if not config.is_file():
         raise DemoError(f"config file {config} not found")
     layout = DemoLayout.allocate(args.out)
-    layout.write()
     timeline = Timeline(args.duration, not args.no_incident)
     view = LiveView(sys.stdout, timeline.duration)
     outputs = DemoOutputs(layout.traces, layout.emf, layout.alerts)
     started = time.monotonic()
-    print(f"demo: collector config {config} + {layout.overlay}; outputs in {layout.out_dir}")
+    pagerduty: PagerDutyServer | None = None
     with ExitStack() as stack:
+        if args.pagerduty:
+            pagerduty = stack.enter_context(pagerduty_server(rate_limit_per_minute=0))
+            print(f"demo: local PagerDuty Events API v2 server on {pagerduty.url}")
+        layout.write(pagerduty.url if pagerduty else "")
+        print(f"demo: collector config {config} + {layout.overlay}; outputs in {layout.out_dir}")
         log = stack.enter_context(layout.collector_log.open("wb"))
         collector = _start_collector(config, layout, log)
         stack.callback(_stop, collector, signal.SIGTERM, 20.0)
@@ -256,8 +272,10 @@ def run(args: argparse.Namespace) -> int:
         code = _stop(collector, signal.SIGTERM, 20.0)
         outputs.poll(time.monotonic() - t0)
     elapsed = time.monotonic() - started
-    print("\n".join(report_lines(outputs, counts, layout, server.records(), elapsed)))
+    print("\n".join(report_lines(outputs, counts, layout, server.records(), elapsed, pagerduty)))
     problems = verdict(outputs, timeline.incident)
+    if pagerduty is not None and timeline.incident:
+        problems += pagerduty_verdict(outputs, pagerduty)
     if code not in (0, -signal.SIGTERM):
         problems.append(f"the collector exited with {code}; see {layout.collector_log}")
     for problem in problems:

@@ -29,6 +29,8 @@ DEFAULT_RULES = "rules/default.yaml"
 # The default pack's rules that show something in a minute of traffic (the others need hours
 # of baseline or minutes of silence).
 DEMO_RULES = ("RouteLatencyHigh", "RouteSuccessRateLow", "FallbackRateHigh")
+# Any well-formed key: the local PagerDuty server accepts every 32-character key.
+DEMO_PAGERDUTY_KEY = "routewatch-demo-routing-key-0001"
 TIME_SCALE = 1 / 30
 LATENCY_SCALE = 1 / 10
 DEMO_MIN_SAMPLES = 3
@@ -152,7 +154,24 @@ class DemoLayout:
     def collector_log(self) -> Path:
         return self.out_dir / "collector.log"
 
-    def overlay_config(self) -> dict[str, Any]:
+    def overlay_config(self, pagerduty_url: str = "") -> dict[str, Any]:
+        """The overlay; with `pagerduty_url`, alerts also go to a `pagerduty` exporter there."""
+        overlay = self._overlay()
+        if pagerduty_url:
+            overlay["exporters"]["pagerduty"] = {
+                "routing_key": DEMO_PAGERDUTY_KEY,
+                "url": pagerduty_url,
+                "source": "routewatch-demo",
+            }
+            overlay["service"]["pipelines"] = {
+                "logs/alerts": {
+                    "receivers": ["routewatch_alerts"],
+                    "exporters": ["file/alerts", "debug/alerts", "pagerduty"],
+                }
+            }
+        return overlay
+
+    def _overlay(self) -> dict[str, Any]:
         return {
             "receivers": {
                 "otlp": {
@@ -183,7 +202,7 @@ class DemoLayout:
             "service": {"telemetry": {"metrics": {"address": f"127.0.0.1:{self.metrics_port}"}}},
         }
 
-    def write(self) -> None:
+    def write(self, pagerduty_url: str = "") -> None:
         """Write the demo rule pack and the overlay (empties the output files' directory of
         a previous run's outputs first, so the report counts this run only)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -200,7 +219,7 @@ class DemoLayout:
         )
         self.overlay.write_text(
             header.format("the demo's overlay on the default config")
-            + yaml.safe_dump(self.overlay_config(), sort_keys=False)
+            + yaml.safe_dump(self.overlay_config(pagerduty_url), sort_keys=False)
         )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from routewatch.collector.devservers.bedrock.state import RequestRecord
 from routewatch.collector.devservers.demo_config import DemoLayout
 from routewatch.collector.devservers.demo_outputs import DURATION_METRIC, DemoOutputs, p95
+from routewatch.collector.devservers.pagerduty_server import PagerDutyServer
 
 CRITICAL_ALERT = "RouteLatencyHigh"
 
@@ -36,6 +37,7 @@ def report_lines(
     layout: DemoLayout,
     bedrock_records: Sequence[RequestRecord],
     elapsed: float,
+    pagerduty: PagerDutyServer | None = None,
 ) -> list[str]:
     errors = sum(1 for r in bedrock_records if r.error)
     lines = [
@@ -64,6 +66,7 @@ def report_lines(
         *alert_timeline(outputs),
         "critical alerts:",
         *episode_lines(outputs),
+        *(pagerduty_lines(pagerduty) if pagerduty is not None else []),
         "written:",
         f"  EMF log        {layout.emf}  ({outputs.emf.lines} records)",
         f"  alert log      {layout.alerts}  ({len(outputs.alert_events)} notifications)",
@@ -80,13 +83,14 @@ class CriticalEpisode:
     """A CRITICAL_ALERT that fired as critical, and when (if) it resolved, in seconds since
     the traffic began (whatever severity it had fallen to by then)."""
 
+    fingerprint: str
     labels: str
     fired_at: float
     resolved_at: float | None
 
 
 def critical_episodes(outputs: DemoOutputs) -> list[CriticalEpisode]:
-    fired: dict[str, tuple[str, float]] = {}
+    fired: dict[str, tuple[str, float]] = {}  # fingerprint -> (labels, fired at)
     episodes: list[CriticalEpisode] = []
     for event in outputs.alert_events:
         a = event.alert
@@ -99,8 +103,8 @@ def critical_episodes(outputs: DemoOutputs) -> list[CriticalEpisode]:
             fired[a.fingerprint] = (labels, event.seen_at)
         elif a.status == "resolved" and a.fingerprint in fired:
             labels, at = fired.pop(a.fingerprint)
-            episodes.append(CriticalEpisode(labels, at, event.seen_at))
-    episodes += [CriticalEpisode(labels, at, None) for labels, at in fired.values()]
+            episodes.append(CriticalEpisode(a.fingerprint, labels, at, event.seen_at))
+    episodes += [CriticalEpisode(fp, labels, at, None) for fp, (labels, at) in fired.items()]
     return sorted(episodes, key=lambda e: e.fired_at)
 
 
@@ -132,3 +136,29 @@ def verdict(outputs: DemoOutputs, incident: bool) -> list[str]:
     elif incident and not any(e.resolved_at is not None for e in episodes):
         problems.append(f"the critical {CRITICAL_ALERT} did not resolve within the run")
     return problems
+
+
+def pagerduty_lines(server: PagerDutyServer) -> list[str]:
+    """What the local PagerDuty server received and the incidents it holds."""
+    incidents = list(server.incidents)
+    lines = [
+        f"pagerduty (local server {server.url}): {len(server.events)} events accepted, "
+        f"{len(incidents)} incidents"
+    ]
+    lines += [
+        f"  #{i.id} {i.status:<9} {i.severity:<8} dedup_key {i.dedup_key}: {i.summary}"
+        for i in incidents
+    ]
+    return lines
+
+
+def pagerduty_verdict(outputs: DemoOutputs, server: PagerDutyServer) -> list[str]:
+    """The critical alert's PagerDuty incident (dedup_key = its fingerprint) was opened and
+    resolved."""
+    fingerprints = {e.fingerprint for e in critical_episodes(outputs)}
+    incidents = [i for i in server.incidents if i.dedup_key in fingerprints]
+    if not incidents:
+        return [f"no PagerDuty incident for the critical {CRITICAL_ALERT}"]
+    if any(i.open for i in incidents):
+        return [f"the PagerDuty incident of the critical {CRITICAL_ALERT} is still open"]
+    return []
