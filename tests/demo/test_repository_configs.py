@@ -3,17 +3,34 @@ the root one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from routewatch.collector.cli import main as cli_main
 from routewatch.collector.devservers.demo_config import packaged_config
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = sorted(
-    [ROOT / "otel-config.yaml", *(ROOT / "examples").rglob("*.yaml")],
-)
+SKIP_DIRS = {".git", ".venv", ".tools", "routewatch-demo", "routewatch-data", "node_modules"}
+
+
+def _collector_configs() -> list[Path]:
+    """Every YAML file in the repository with a top-level `service` (a collector config)."""
+    found = []
+    for directory, subdirs, files in os.walk(ROOT):
+        subdirs[:] = [d for d in subdirs if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in files:
+            if name.endswith((".yaml", ".yml")):
+                path = Path(directory, name)
+                doc = yaml.safe_load(path.read_text())
+                if isinstance(doc, dict) and "service" in doc:
+                    found.append(path)
+    return sorted(found)
+
+
+CONFIGS = _collector_configs()
 # What examples/otel-config.aws.yaml reads from the environment.
 AWS_ENV = {
     "ENVIRONMENT": "prod",
@@ -28,8 +45,12 @@ def test_packaged_default_config_is_the_root_one() -> None:
     assert packaged_config().read_bytes() == (ROOT / "otel-config.yaml").read_bytes()
 
 
-def test_the_aws_example_is_among_the_configs() -> None:
-    assert ROOT / "examples" / "otel-config.aws.yaml" in CONFIGS
+def test_the_known_configs_are_found() -> None:
+    assert {
+        ROOT / "otel-config.yaml",
+        ROOT / "examples" / "otel-config.aws.yaml",
+        packaged_config(),
+    } <= set(CONFIGS)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
