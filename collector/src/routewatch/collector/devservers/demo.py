@@ -18,7 +18,6 @@ the local PagerDuty Events API v2 server, whose incidents the report lists.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -195,6 +194,39 @@ def _incident(
     )
 
 
+def _start_app(
+    server: BedrockServer, layout: DemoLayout, timeline: Timeline, seed: int, log: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    command = sample_app_command(
+        server.url,
+        "--seed",
+        str(seed),
+        "--mcp-latency",
+        "uniform:0.02:0.1",
+        "--interval",
+        str(REQUEST_INTERVAL),
+        "--requests",
+        "0",
+        "--duration",
+        # The demo stops it (SIGINT); this bounds a run whose demo died.
+        str(timeline.duration + timeline.grace + HEALTH_TIMEOUT + 60),
+    )
+    return subprocess.Popen(
+        command, env=app_environment(layout.otlp_grpc), stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def _incident_plan(timeline: Timeline) -> str:
+    if not timeline.incident:
+        return "demo: no incident (--no-incident)"
+    add = latency_threshold() * INCIDENT_LATENCY_FACTOR
+    return (
+        f"demo: at {timeline.incident_start:.0f} s the direct path gets {add:.1f} s slower and "
+        f"{INCIDENT_THROTTLE_RATE:.0%} throttled for {timeline.incident_length:.0f} s "
+        f"(critical p95: > {latency_threshold():g} s)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     missing = missing_demo_modules()
     if missing:
@@ -226,36 +258,10 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"demo: Bedrock-compatible server on {server.url}")
         app_log = stack.enter_context((layout.out_dir / "app.log").open("wb"))
-        app = subprocess.Popen(
-            sample_app_command(
-                server.url,
-                "--seed",
-                str(args.seed),
-                "--mcp-latency",
-                "uniform:0.02:0.1",
-                "--interval",
-                str(REQUEST_INTERVAL),
-                "--requests",
-                "0",
-                "--duration",
-                # The demo stops it (SIGINT); this bounds a run whose demo died.
-                str(timeline.duration + timeline.grace + HEALTH_TIMEOUT + 60),
-            ),
-            env=app_environment(layout.otlp_grpc),
-            stdout=app_log,
-            stderr=subprocess.STDOUT,
-        )
+        app = _start_app(server, layout, timeline, args.seed, app_log)
         stack.callback(_stop, app, signal.SIGINT, 10.0)
         print("demo: sample router started under opentelemetry-instrument (MCP server over stdio)")
-        if timeline.incident:
-            add = latency_threshold() * INCIDENT_LATENCY_FACTOR
-            print(
-                f"demo: at {timeline.incident_start:.0f} s the direct path gets {add:.1f} s "
-                f"slower and {INCIDENT_THROTTLE_RATE:.0%} throttled for "
-                f"{timeline.incident_length:.0f} s (critical p95: > {latency_threshold():g} s)"
-            )
-        else:
-            print("demo: no incident (--no-incident)")
+        print(_incident_plan(timeline))
         stop, traffic = threading.Event(), threading.Event()
         stack.callback(stop.set)
         if timeline.incident:
@@ -357,5 +363,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())
