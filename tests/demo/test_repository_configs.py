@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from routewatch.collector.cli import main as cli_main
-from routewatch.collector.devservers.demo_config import packaged_config
+from routewatch.collector.default_config import packaged_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".git", ".venv", ".tools", "routewatch-demo", "routewatch-data", "node_modules"}
@@ -75,3 +75,13 @@ def test_aws_example_needs_its_environment(
     code = cli_main(["validate", "--config", str(ROOT / "examples" / "otel-config.aws.yaml")])
     assert code == 1
     assert "invalid configuration" in capsys.readouterr().err
+
+
+def test_validate_without_config_uses_the_embedded_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["validate"]) == 0
+    err = capsys.readouterr().err
+    assert f"no --config, using the embedded default {packaged_config()}" in err
+    assert "config is valid" in err

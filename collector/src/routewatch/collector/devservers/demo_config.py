@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 
 from routewatch.collector.confmap import duration_from
+from routewatch.collector.default_config import CONFIG_NAME, packaged_config
 
-CONFIG_NAME = "otel-config.yaml"
 DEFAULT_RULES = "rules/default.yaml"
 # The default pack's rules that show something in a minute of traffic (the others need hours
 # of baseline or minutes of silence).
@@ -36,11 +36,6 @@ LATENCY_SCALE = 1 / 10
 DEMO_MIN_SAMPLES = 3
 _DURATION_KEYS = ("window", "for", "keep_firing_for", "baseline_window")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-def packaged_config() -> Path:
-    """The default config shipped in the collector package (a copy of the root file)."""
-    return Path(str(resources.files("routewatch.collector").joinpath(CONFIG_NAME)))
 
 
 def default_config() -> Path:
