@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from support.ports import free_port
 
 from routewatch.collector.cli import main as cli_main
 from routewatch.collector.devservers.bedrock import bedrock_server
+from routewatch.instrumentation import semconv
 from routewatch.instrumentation.pricing.load import read_price_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +248,31 @@ def test_otelcol_snippet_load_balances_metrics_onto_routewatch_instances() -> No
     port = routewatch["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].rsplit(":", 1)[1]
     for host in lb["resolver"]["static"]["hostnames"]:
         assert host.endswith(f":{port}")
+
+
+# -- names and rules -------------------------------------------------------------------
+
+
+def test_every_routing_name_is_in_the_readme() -> None:
+    text = README.read_text()
+    names = [
+        value
+        for key, value in vars(semconv).items()
+        if key.startswith("HYBRID_ROUTING_") and isinstance(value, str)
+    ]
+    assert len(names) > 10
+    for name in names:
+        assert f"`{name}`" in text, f"{name} is missing from README.md"
+
+
+def test_every_default_rule_is_in_the_readme_with_its_runbook() -> None:
+    pack = yaml.safe_load(
+        resources.files("routewatch.collector.alerting").joinpath("rules/default.yaml").read_text()
+    )
+    text = README.read_text()
+    for rule in pack["rules"]:
+        name = rule["alert"]
+        runbook = rule["annotations"]["runbook_url"]
+        assert f"| {name} |" in text
+        assert f"[{name}]({runbook})" in text
+        assert (ROOT / runbook).is_file()
