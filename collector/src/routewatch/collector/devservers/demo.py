@@ -116,9 +116,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "--config",
         type=Path,
         default=None,
-        help="collector config (default ./otel-config.yaml, else the packaged default)",
+        help="collector config with the default's component ids (default ./otel-config.yaml, "
+        "else the packaged default)",
     )
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--seed", type=int, default=7, help="seed of the traffic mix and the servers' latencies"
+    )
     args = parser.parse_args(argv)
     if not 10 <= args.duration <= 600:
         parser.error("--duration must be between 10 and 600 seconds")
