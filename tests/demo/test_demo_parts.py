@@ -271,7 +271,7 @@ def test_exporter_counts_from_internal_metrics() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--duration", "5"], "--duration must be between 10 and 600"),
+        (["--duration", "5"], "--duration must be between 20 and 600"),
         (["--colour"], "unrecognized arguments: --colour"),
     ],
 )

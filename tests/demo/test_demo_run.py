@@ -97,7 +97,7 @@ def test_demo_names_the_component_that_failed_to_start(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "otel-config.yaml").read_text().replace("limit_mib:", "limit_mb:"))
     result = subprocess.run(
-        [*DEMO, "--duration", "10", "--out", str(tmp_path / "out"), "--config", str(bad)],
+        [*DEMO, "--duration", "20", "--out", str(tmp_path / "out"), "--config", str(bad)],
         capture_output=True,
         text=True,
         timeout=60,

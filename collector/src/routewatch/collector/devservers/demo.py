@@ -56,6 +56,7 @@ TICK = 0.5  # seconds between polls of the outputs
 # the share of calls throttled.
 INCIDENT_LATENCY_FACTOR = 1.6
 INCIDENT_THROTTLE_RATE = 0.6
+MIN_INCIDENT = 8.0
 # Extra traffic (share of --duration, at most MAX_GRACE s) while an alert still fires.
 GRACE_SHARE = 0.5
 MAX_GRACE = 30.0
@@ -78,7 +79,9 @@ class Timeline:
 
     @property
     def incident_length(self) -> float:
-        return self.duration * 0.25
+        # At least MIN_INCIDENT: enough slow calls (2.4 s each, one at a time) to carry the
+        # p95 of the 10 s window over the threshold for the rule's `for`.
+        return max(self.duration * 0.25, MIN_INCIDENT)
 
     @property
     def grace(self) -> float:
@@ -123,8 +126,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "--seed", type=int, default=7, help="seed of the traffic mix and the servers' latencies"
     )
     args = parser.parse_args(argv)
-    if not 10 <= args.duration <= 600:
-        parser.error("--duration must be between 10 and 600 seconds")
+    if not 20 <= args.duration <= 600:
+        parser.error("--duration must be between 20 and 600 seconds")
     return args
 
 
