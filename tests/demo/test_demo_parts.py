@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from routewatch.collector.cli import main as cli_main
+from routewatch.collector.devservers.demo import Timeline
 from routewatch.collector.devservers.demo import main as demo_main
 from routewatch.collector.devservers.demo_config import (
     DEMO_RULES,
@@ -227,13 +228,13 @@ def test_live_view_plain_lines_when_not_a_terminal(tmp_path: Path) -> None:
     outputs = _outputs(tmp_path, [_alert("firing", "critical")])
     stream = io.StringIO()
     view = LiveView(stream, 60.0, tty=False)
-    view.update(1.0, outputs)
-    view.update(2.0, outputs)  # within PLAIN_EVERY: no new line
+    view.update(1.0, outputs, "healthy")
+    view.update(2.0, outputs, "healthy")  # within PLAIN_EVERY: no new line
     text = stream.getvalue()
     assert "\x1b[" not in text
     lines = text.splitlines()
     assert lines[0].startswith("demo:   5.0 s  ALERT FIRING critical RouteLatencyHigh")
-    assert lines[1].startswith("demo:   1.0 s  requests 3 (direct=2")
+    assert lines[1].startswith("demo:   1.0 s  healthy  requests 3 (direct=2")
     assert "RouteLatencyHigh{direct} critical" in lines[1]
     assert len(lines) == 2
 
@@ -242,9 +243,9 @@ def test_live_view_redraws_a_table_on_a_terminal(tmp_path: Path) -> None:
     outputs = _outputs(tmp_path, [])
     stream = io.StringIO()
     view = LiveView(stream, 60.0, tty=True)
-    view.update(30.0, outputs)
+    view.update(30.0, outputs, "INCIDENT on the direct path")
     first = stream.getvalue()
-    assert first.startswith("[###############...............]  30.0/60 s")
+    assert first.startswith("[###############...............]  30.0/60 s  INCIDENT")
     assert "direct             2" in first
     assert "cost so far 1.0000 USD" in first
     view.update(31.0, outputs)
@@ -282,3 +283,19 @@ def test_demo_rejects_bad_arguments(
         demo_main(args)
     assert info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_timeline_puts_the_incident_in_the_second_quarter() -> None:
+    timeline = Timeline(60.0, incident=True)
+    assert (timeline.incident_start, timeline.incident_length) == (15.0, 15.0)
+    assert [timeline.phase(t) for t in (14.9, 15.0, 29.9, 30.0)] == [
+        "healthy",
+        "INCIDENT on the direct path",
+        "INCIDENT on the direct path",
+        "recovered",
+    ]
+    assert timeline.grace == 30.0
+    short = Timeline(25.0, incident=True)
+    assert short.incident_length == 8.0  # the minimum that fires the latency rule
+    assert short.grace == 12.5
+    assert Timeline(60.0, incident=False).phase(20.0) == "healthy"

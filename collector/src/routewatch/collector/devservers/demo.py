@@ -83,6 +83,14 @@ class Timeline:
         # p95 of the 10 s window over the threshold for the rule's `for`.
         return max(self.duration * 0.25, MIN_INCIDENT)
 
+    def phase(self, elapsed: float) -> str:
+        """What the traffic meets at `elapsed` seconds, for the live view."""
+        if not self.incident or elapsed < self.incident_start:
+            return "healthy"
+        if elapsed < self.incident_start + self.incident_length:
+            return "INCIDENT on the direct path"
+        return "recovered"
+
     @property
     def grace(self) -> float:
         return min(MAX_GRACE, self.duration * GRACE_SHARE)
@@ -317,7 +325,7 @@ def _drive(
             traffic.set()
         now = 0.0 if t0 is None else time.monotonic() - t0
         outputs.poll(now)
-        view.update(now, outputs)
+        view.update(now, outputs, timeline.phase(now) if t0 is not None else "starting")
         if app.poll() is not None:
             if now < timeline.duration:
                 raise DemoError(

@@ -34,11 +34,13 @@ def firing_text(outputs: DemoOutputs) -> str:
     )
 
 
-def table_lines(elapsed: float, duration: float, outputs: DemoOutputs) -> list[str]:
+def table_lines(
+    elapsed: float, duration: float, outputs: DemoOutputs, phase: str = ""
+) -> list[str]:
     done = min(1.0, elapsed / duration)
     filled = round(done * BAR_WIDTH)
     lines = [
-        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {elapsed:5.1f}/{duration:.0f} s",
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {elapsed:5.1f}/{duration:.0f} s  {phase}",
         f"{'route':<10}{'requests':>10}{f'p95 {RECENT:g}s':>10}",
     ]
     for route in sorted(outputs.route_durations):
@@ -53,13 +55,14 @@ def table_lines(elapsed: float, duration: float, outputs: DemoOutputs) -> list[s
     return lines
 
 
-def plain_line(elapsed: float, outputs: DemoOutputs) -> str:
+def plain_line(elapsed: float, outputs: DemoOutputs, phase: str = "") -> str:
     routes = " ".join(
         f"{route}={len(v)} p95 {_fmt_p95(outputs.recent_durations(route, RECENT))}"
         for route, v in sorted(outputs.route_durations.items())
     )
     return (
-        f"demo: {elapsed:5.1f} s  requests {outputs.requests} ({routes or 'none yet'}; "
+        f"demo: {elapsed:5.1f} s  {phase + '  ' if phase else ''}"
+        f"requests {outputs.requests} ({routes or 'none yet'}; "
         f"p95 of the last {RECENT:g} s)  "
         f"cache {_rate(outputs.emf.cache_hit_rate)}  cost {outputs.emf.cost_usd:.4f} USD  "
         f"firing: {firing_text(outputs)}"
@@ -75,7 +78,9 @@ class LiveView:
         self._last_plain = -PLAIN_EVERY
         self._alerts_shown = 0
 
-    def update(self, elapsed: float, outputs: DemoOutputs) -> None:
+    def update(self, elapsed: float, outputs: DemoOutputs, phase: str = "") -> None:
+        """Redraw (terminal) or print a line (otherwise); `phase` says what the run is doing
+        (e.g. that the incident is on)."""
         # Alert notifications are news: a line each, in both modes, above the table.
         news = [
             f"demo: {e.seen_at:5.1f} s  ALERT {e.alert.status.upper()} {e.alert.severity} "
@@ -84,7 +89,7 @@ class LiveView:
         ]
         self._alerts_shown = len(outputs.alert_events)
         if self.tty:
-            lines = table_lines(elapsed, self.duration, outputs)
+            lines = [line.rstrip() for line in table_lines(elapsed, self.duration, outputs, phase)]
             clear = _UP_AND_CLEAR.format(n=self._drawn) if self._drawn else ""
             self.stream.write(clear + "".join(f"{line}\n" for line in [*news, *lines]))
             self._drawn = len(lines)
@@ -92,7 +97,7 @@ class LiveView:
             for line in news:
                 self.stream.write(line + "\n")
             if elapsed - self._last_plain >= PLAIN_EVERY:
-                self.stream.write(plain_line(elapsed, outputs) + "\n")
+                self.stream.write(plain_line(elapsed, outputs, phase) + "\n")
                 self._last_plain = elapsed
         self.stream.flush()
 
