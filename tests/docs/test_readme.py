@@ -27,6 +27,7 @@ from support.ports import free_port
 
 from routewatch.collector.cli import main as cli_main
 from routewatch.collector.devservers.bedrock import bedrock_server
+from routewatch.collector.devservers.pagerduty_server import pagerduty_server
 from routewatch.instrumentation import semconv
 from routewatch.instrumentation.pricing.load import read_price_file
 
@@ -276,3 +277,90 @@ def test_every_default_rule_is_in_the_readme_with_its_runbook() -> None:
         assert f"| {name} |" in text
         assert f"[{name}]({runbook})" in text
         assert (ROOT / runbook).is_file()
+
+
+# -- commands in the prose ---------------------------------------------------------------
+
+INLINE = re.compile(r"`((?:make|routewatch|python) [^`]*)`")
+
+
+def _make_n(args: str, expected: str) -> None:
+    result = subprocess.run(
+        ["make", "-n", *shlex.split(args)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout, result.stdout
+
+
+def _routewatch(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "routewatch"), *argv], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def _check(ok: bool) -> None:
+    assert ok
+
+
+def _send_test(tmp_path: Path) -> None:
+    # The README's PagerDuty overlay, pointed at the local PagerDuty server.
+    (fragment,) = [s for s in _of("fragment") if "pagerduty" in s.body]
+    doc = yaml.safe_load(fragment.body)
+    with pagerduty_server() as pd:
+        doc["exporters"]["pagerduty"]["url"] = pd.url
+        config = yaml.safe_load((ROOT / "otel-config.yaml").read_text())
+        for section, value in doc.items():
+            config.setdefault(section, {}).update(value)
+        path = tmp_path / "with-pagerduty.yaml"
+        path.write_text(yaml.safe_dump(config))
+        result = subprocess.run(
+            [str(BIN / "routewatch"), "alerts", "send-test", "--config", str(path)],
+            cwd=tmp_path,
+            env=_env(PAGERDUTY_ROUTING_KEY=PAGERDUTY_KEY),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert [e["event_action"] for e in pd.events] == ["trigger", "resolve"]
+
+
+INLINE_CHECKS: dict[str, Callable[[Path], None]] = {
+    "make demo": lambda tmp: _make_n("demo", "routewatch demo"),
+    'make demo DEMO_ARGS="--duration 30"': lambda tmp: _make_n(
+        'demo DEMO_ARGS="--duration 30"', "routewatch demo --duration 30"
+    ),
+    "make test": lambda tmp: _make_n("test", "pytest"),
+    "make lint": lambda tmp: _make_n("lint", "ruff check"),
+    "make bench": lambda tmp: _make_n("bench", "benchmarks/*.py"),
+    "python docs/gen_configuration.py": lambda tmp: _check(
+        subprocess.run(
+            [sys.executable, "docs/gen_configuration.py", "--check"], cwd=ROOT, check=False
+        ).returncode
+        == 0
+    ),
+    "routewatch demo --help": lambda tmp: _check(
+        "--keep-running" in _routewatch("demo", "--help").stdout
+    ),
+    # Run for real by tests/demo/test_demo_run.py.
+    "routewatch demo": lambda tmp: _make_n("demo", "routewatch demo"),
+    "routewatch run": lambda tmp: _check(_routewatch("run", "--help").returncode == 0),
+    "routewatch validate": lambda tmp: _check(_routewatch("validate").returncode == 0),
+    "routewatch validate --config FILE": lambda tmp: _check(
+        _routewatch("validate", "--config", "otel-config.yaml").returncode == 0
+    ),
+    "routewatch alerts test FILE...": lambda tmp: _check(
+        _routewatch("alerts", "test", "tests/alerting/rules/latency_and_success.yaml").returncode
+        == 0
+    ),
+    "routewatch alerts send-test --config FILE": _send_test,
+}
+
+
+@pytest.mark.parametrize(
+    "command", sorted({" ".join(c.split()) for c in INLINE.findall(README.read_text())})
+)
+def test_readme_inline_command(command: str, tmp_path: Path) -> None:
+    assert command in INLINE_CHECKS, f"README mentions `{command}`: add a check here"
+    INLINE_CHECKS[command](tmp_path)
