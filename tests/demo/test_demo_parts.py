@@ -45,6 +45,7 @@ def test_demo_rules_are_the_default_pack_at_demo_speed() -> None:
             "min_samples": 20,
             "thresholds": {"critical": "> 15", "warning": "> 10"},
             "clear": "< 8",
+            "annotations": {"description": "p95 over 5m from {{ samples }} requests."},
         }
     )
     assert rule["window"] == "10s"
@@ -53,6 +54,7 @@ def test_demo_rules_are_the_default_pack_at_demo_speed() -> None:
     assert rule["min_samples"] == 3
     assert rule["thresholds"] == {"critical": "> 1.5", "warning": "> 1"}
     assert rule["clear"] == "< 0.8"
+    assert rule["annotations"] == {"description": "p95 over 10s from {{ samples }} requests."}
     # Ratio thresholds are fractions: not scaled.
     ratio = demo_rule({"alert": "X", "kind": "ratio", "thresholds": {"critical": "< 0.85"}})
     assert ratio["thresholds"] == {"critical": "< 0.85"}

@@ -65,6 +65,10 @@ def demo_rule(rule: dict[str, Any]) -> dict[str, Any]:
     for key in _DURATION_KEYS:
         if key in out:
             out[key] = _scaled_duration(out[key])
+    if "window" in rule and "annotations" in out:
+        # The texts say "over 5m": make them say the window the demo uses.
+        before, after = f"over {rule['window']}", f"over {out['window']}"
+        out["annotations"] = {k: v.replace(before, after) for k, v in out["annotations"].items()}
     if "min_samples" in out:
         out["min_samples"] = min(int(out["min_samples"]), DEMO_MIN_SAMPLES)
     if out.get("kind") == "quantile":
