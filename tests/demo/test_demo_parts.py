@@ -263,11 +263,13 @@ def test_exporter_counts_from_internal_metrics() -> None:
             'otelcol_exporter_send_failed_spans{exporter="file/traces"} 1',
             'otelcol_exporter_sent_log_records{exporter="file/alerts"} 3',
             'otelcol_receiver_accepted_spans{receiver="otlp",transport="grpc"} 12',
+            'otelcol_exporter_queue_size{exporter="file/traces"} 0',
         ]
     )
     assert parse_exporter_counts(text) == {
         "file/traces": {"sent spans": 12.0, "send failed spans": 1.0},
         "file/alerts": {"sent log records": 3.0},
+        "receiver otlp": {"accepted spans": 12.0},
     }
 
 

@@ -77,6 +77,7 @@ def test_short_demo_fires_and_resolves_the_critical_alert_and_leaves_valid_emf(
     assert re.search(r"#\d+ resolved  critical dedup_key [0-9a-f]{16}: p95 latency", pagerduty)
     assert f"EMF log        {out / 'emf.jsonl'}" in text
     assert "file/traces    sent spans" in text
+    assert re.search(r"receiver otlp  accepted metric points \d+, accepted spans \d+", text)
 
     histograms: dict[str, int] = {}
     lines = (out / "emf.jsonl").read_bytes().splitlines()

@@ -179,16 +179,25 @@ def exporter_counts(metrics_url: str, timeout: float = 2.0) -> dict[str, dict[st
 
 
 def parse_exporter_counts(text: str) -> dict[str, dict[str, float]]:
-    """`otelcol_exporter_sent_*` and `otelcol_exporter_send_failed_*` of a Prometheus text
-    exposition, per exporter: {"file/traces": {"sent spans": 12.0}, ...}."""
+    """What each component moved, from a Prometheus text exposition of the internal metrics:
+    `otelcol_exporter_sent_*`/`_send_failed_*` per exporter and
+    `otelcol_receiver_accepted_*`/`_refused_*` per receiver (keyed `receiver <id>`):
+    {"file/traces": {"sent spans": 12.0}, "receiver otlp": {"accepted spans": 12.0}, ...}."""
     out: dict[str, dict[str, float]] = defaultdict(dict)
     for line in text.splitlines():
         match = _SAMPLE.match(line)
-        if not match or not match["name"].startswith("otelcol_exporter_"):
+        if not match:
             continue
         labels = dict(_LABEL.findall(match["labels"]))
-        what = match["name"].removeprefix("otelcol_exporter_").replace("_", " ")
-        exporter = labels.get("exporter")
-        if exporter and (what.startswith("sent") or what.startswith("send failed")):
-            out[exporter][what] = out[exporter].get(what, 0.0) + float(match["value"])
+        name = match["name"]
+        if name.startswith("otelcol_exporter_") and "exporter" in labels:
+            key, what = labels["exporter"], name.removeprefix("otelcol_exporter_")
+            if not what.startswith(("sent_", "send_failed_")):
+                continue
+        elif name.startswith("otelcol_receiver_") and "receiver" in labels:
+            key, what = f"receiver {labels['receiver']}", name.removeprefix("otelcol_receiver_")
+        else:
+            continue
+        what = what.replace("_", " ")
+        out[key][what] = out[key].get(what, 0.0) + float(match["value"])
     return dict(out)

@@ -54,9 +54,11 @@ def report_lines(
     lines += [
         f"  cache hit rate {'-' if rate is None else f'{rate:.0%}'}, "
         f"model cost {outputs.emf.cost_usd:.4f} USD (from the EMF file)",
-        "sent, per exporter (collector internal metrics):",
+        "received and sent, per component (the collector's internal metrics):",
     ]
-    for exporter, counts in sorted(exporter_counts.items()):
+    for exporter, counts in sorted(
+        exporter_counts.items(), key=lambda kv: (not kv[0].startswith("receiver "), kv[0])
+    ):
         detail = ", ".join(f"{what} {value:g}" for what, value in sorted(counts.items()))
         lines.append(f"  {exporter:<14} {detail}")
     if not exporter_counts:
