@@ -90,12 +90,21 @@ def demo_rule_pack() -> dict[str, Any]:
     return {"rules": rules, "inhibit_rules": pack.get("inhibit_rules", [])}
 
 
-def latency_threshold(severity: str = "critical") -> float:
-    """The demo pack's p95 threshold (seconds) for RouteLatencyHigh at `severity`."""
+def _latency_rule() -> dict[str, Any]:
     for rule in demo_rule_pack()["rules"]:
         if rule["alert"] == "RouteLatencyHigh":
-            return float(_NUMBER.findall(rule["thresholds"][severity])[0])
+            return rule
     raise LookupError("RouteLatencyHigh is not in the default rule pack")
+
+
+def latency_threshold(severity: str = "critical") -> float:
+    """The demo pack's p95 threshold (seconds) for RouteLatencyHigh at `severity`."""
+    return float(_NUMBER.findall(_latency_rule()["thresholds"][severity])[0])
+
+
+def latency_window() -> float:
+    """The demo pack's RouteLatencyHigh window, seconds."""
+    return float(duration_from(_latency_rule()["window"]))
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from routewatch.collector.devservers.demo_config import latency_window
 from routewatch.collector.devservers.demo_outputs import DemoOutputs, p95
 
 BAR_WIDTH = 30
-# p95 over the last RECENT seconds (the demo rule pack's latency window).
-RECENT = 10.0
+# p95 over the last RECENT seconds: the window RouteLatencyHigh looks at in the demo.
+RECENT = latency_window()
 PLAIN_EVERY = 5.0  # seconds between plain lines
 _UP_AND_CLEAR = "\x1b[{n}F\x1b[J"
 
