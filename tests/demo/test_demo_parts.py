@@ -24,7 +24,7 @@ from routewatch.collector.devservers.demo_outputs import (
     DemoOutputs,
     LineTail,
     p95,
-    parse_exporter_counts,
+    parse_component_counts,
 )
 from routewatch.collector.devservers.demo_report import episode_lines, verdict
 from routewatch.collector.devservers.demo_view import LiveView
@@ -255,7 +255,7 @@ def test_live_view_redraws_a_table_on_a_terminal(tmp_path: Path) -> None:
     assert stream.getvalue()[len(first) :].startswith(f"\x1b[{table_height}F\x1b[J")
 
 
-def test_exporter_counts_from_internal_metrics() -> None:
+def test_component_counts_from_internal_metrics() -> None:
     text = "\n".join(
         [
             "# TYPE otelcol_exporter_sent_spans counter",
@@ -266,7 +266,7 @@ def test_exporter_counts_from_internal_metrics() -> None:
             'otelcol_exporter_queue_size{exporter="file/traces"} 0',
         ]
     )
-    assert parse_exporter_counts(text) == {
+    assert parse_component_counts(text) == {
         "file/traces": {"sent spans": 12.0, "send failed spans": 1.0},
         "file/alerts": {"sent log records": 3.0},
         "receiver otlp": {"accepted spans": 12.0},

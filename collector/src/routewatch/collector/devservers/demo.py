@@ -35,7 +35,7 @@ from routewatch.collector.devservers.demo_config import (
     default_config,
     latency_threshold,
 )
-from routewatch.collector.devservers.demo_outputs import DemoOutputs, exporter_counts
+from routewatch.collector.devservers.demo_outputs import DemoOutputs, component_counts
 from routewatch.collector.devservers.demo_report import (
     pagerduty_verdict,
     report_lines,
@@ -285,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
         t0 = _drive(app, server, outputs, view, timeline, traffic, layout)
         _stop(app, signal.SIGINT, 10.0)
         time.sleep(2.5)  # the app's last metric export, the batch and EMF flushes
-        counts = exporter_counts(layout.metrics_url)
+        counts = component_counts(layout.metrics_url)
         outputs.poll(time.monotonic() - t0)
         if args.keep_running:
             _keep_running(collector, layout)

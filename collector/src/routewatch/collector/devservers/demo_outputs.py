@@ -72,7 +72,7 @@ class EmfSummary:
     lines: int = 0
     cost_usd: float = 0.0
     cache: Counter[str] = field(default_factory=Counter)
-    # Route -> (Values, Counts) records of hybrid_routing.request.duration.
+    # Route -> observations in its hybrid_routing.request.duration histograms (Values/Counts).
     duration_routes: Counter[str] = field(default_factory=Counter)
     invalid: list[str] = field(default_factory=list)
 
@@ -108,7 +108,7 @@ class EmfSummary:
 @dataclass
 class AlertEvent:
     alert: Alert
-    # When the demo read it, seconds since the demo started.
+    # When the demo read it, seconds since the traffic began.
     seen_at: float
 
 
@@ -168,17 +168,17 @@ class DemoOutputs:
         return {fp: a for fp, a in last.items() if a.status == "firing"}
 
 
-def exporter_counts(metrics_url: str, timeout: float = 2.0) -> dict[str, dict[str, float]]:
-    """The counts per exporter from the collector's internal metrics endpoint (see
-    `parse_exporter_counts`); empty when the endpoint does not answer."""
+def component_counts(metrics_url: str, timeout: float = 2.0) -> dict[str, dict[str, float]]:
+    """The counts per component from the collector's internal metrics endpoint (see
+    `parse_component_counts`); empty when the endpoint does not answer."""
     try:
         with urllib.request.urlopen(metrics_url, timeout=timeout) as response:
-            return parse_exporter_counts(response.read().decode())
+            return parse_component_counts(response.read().decode())
     except OSError:
         return {}
 
 
-def parse_exporter_counts(text: str) -> dict[str, dict[str, float]]:
+def parse_component_counts(text: str) -> dict[str, dict[str, float]]:
     """What each component moved, from a Prometheus text exposition of the internal metrics:
     `otelcol_exporter_sent_*`/`_send_failed_*` per exporter and
     `otelcol_receiver_accepted_*`/`_refused_*` per receiver (keyed `receiver <id>`):

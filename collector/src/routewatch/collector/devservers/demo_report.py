@@ -33,7 +33,7 @@ def alert_timeline(outputs: DemoOutputs) -> list[str]:
 
 def report_lines(
     outputs: DemoOutputs,
-    exporter_counts: dict[str, dict[str, float]],
+    component_counts: dict[str, dict[str, float]],
     layout: DemoLayout,
     bedrock_records: Sequence[RequestRecord],
     elapsed: float,
@@ -57,11 +57,11 @@ def report_lines(
         "received and sent, per component (the collector's internal metrics):",
     ]
     for exporter, counts in sorted(
-        exporter_counts.items(), key=lambda kv: (not kv[0].startswith("receiver "), kv[0])
+        component_counts.items(), key=lambda kv: (not kv[0].startswith("receiver "), kv[0])
     ):
         detail = ", ".join(f"{what} {value:g}" for what, value in sorted(counts.items()))
         lines.append(f"  {exporter:<14} {detail}")
-    if not exporter_counts:
+    if not component_counts:
         lines.append("  (internal metrics not available)")
     lines += [
         "alert timeline (+seconds since the traffic began):",
