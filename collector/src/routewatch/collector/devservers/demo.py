@@ -211,8 +211,18 @@ def _incident(
 def _start_app(
     server: BedrockServer, layout: DemoLayout, timeline: Timeline, seed: int, log: IO[bytes]
 ) -> subprocess.Popen[bytes]:
-    command = sample_app_command(
-        server.url,
+    try:
+        command = _app_command(server.url, timeline, seed)
+    except RuntimeError as err:  # opentelemetry-instrument missing
+        raise DemoError(str(err)) from err
+    return subprocess.Popen(
+        command, env=app_environment(layout.otlp_grpc), stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def _app_command(bedrock_url: str, timeline: Timeline, seed: int) -> list[str]:
+    return sample_app_command(
+        bedrock_url,
         "--seed",
         str(seed),
         "--mcp-latency",
@@ -224,9 +234,6 @@ def _start_app(
         "--duration",
         # The demo stops it (SIGINT); this bounds a run whose demo died.
         str(timeline.duration + timeline.grace + HEALTH_TIMEOUT + 60),
-    )
-    return subprocess.Popen(
-        command, env=app_environment(layout.otlp_grpc), stdout=log, stderr=subprocess.STDOUT
     )
 
 
