@@ -85,8 +85,11 @@ def test_layout_write_clears_a_previous_runs_outputs(tmp_path: Path) -> None:
     layout = DemoLayout.allocate(tmp_path)
     layout.out_dir.mkdir(exist_ok=True)
     layout.traces.write_text("old\n")
+    (layout.out_dir / "state" / "sub").mkdir(parents=True)
+    (layout.out_dir / "state" / "sub" / "alerts.db").write_text("old")
     layout.write()
     assert not layout.traces.exists()
+    assert not (layout.out_dir / "state").exists()
     assert layout.rules.exists()
 
 

@@ -14,6 +14,7 @@ one-minute run on a shared machine needs:
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 from dataclasses import dataclass
 from importlib import resources
@@ -216,10 +217,8 @@ class DemoLayout:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for path in (self.traces, self.alerts, self.emf, self.collector_log):
             path.unlink(missing_ok=True)
-        state = self.out_dir / "state"
-        if state.is_dir():
-            for child in state.iterdir():
-                child.unlink()
+        # A previous run's alert state would carry its alerts into this one.
+        shutil.rmtree(self.out_dir / "state", ignore_errors=True)
         header = "# Written by `routewatch demo`: {}\n"
         self.rules.write_text(
             header.format("the default rule pack at demo speed (see demo_config.py)")
