@@ -26,7 +26,7 @@ from routewatch.collector.devservers.demo_outputs import (
     p95,
     parse_component_counts,
 )
-from routewatch.collector.devservers.demo_report import episode_lines, verdict
+from routewatch.collector.devservers.demo_report import episode_lines, phase_lines, verdict
 from routewatch.collector.devservers.demo_view import LiveView
 from routewatch.collector.otlpjson.encode import encode
 from routewatch.exporters.alerts import Alert, alerts_to_request
@@ -306,3 +306,18 @@ def test_timeline_puts_the_incident_in_the_second_quarter() -> None:
     assert short.incident_length == 8.0  # the minimum that fires the latency rule
     assert short.grace == 12.5
     assert Timeline(60.0, incident=False).phase(20.0) == "healthy"
+
+
+def test_report_splits_routes_by_phase_of_the_incident(tmp_path: Path) -> None:
+    outputs = _outputs(tmp_path, [])  # direct ends at 100.2 and 104.0, mcp at 130.1
+    phases = Timeline(40.0, incident=True).phases(95.0)  # incident from 105 to 115
+    assert [(name, start) for name, start, _ in phases] == [
+        ("before", 95.0),
+        ("during", 105.0),
+        ("after", 115.0),
+    ]
+    lines = phase_lines(outputs, phases)
+    assert lines[1].split() == ["route", "before", "during", "after"]
+    assert lines[2].split() == ["direct", "2", "3.00", "s", "0", "-", "0", "-"]
+    assert lines[3].split() == ["mcp", "0", "-", "0", "-", "1", "0.10", "s"]
+    assert phase_lines(outputs, Timeline(40.0, incident=False).phases(95.0)) == []

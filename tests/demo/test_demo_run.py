@@ -62,6 +62,7 @@ def test_short_demo_fires_and_resolves_the_critical_alert_and_leaves_valid_emf(
     assert process.returncode == 0, text[-3000:] + err[-3000:]
     assert f"demo: collector config {ROOT / 'otel-config.yaml'} + " in text
     assert "ALERT FIRING critical RouteLatencyHigh" in text
+    assert "by phase of the incident (requests, p95):" in text
     assert "ALERT RESOLVED" in text
     timeline = text.split("alert timeline (")[1].split("critical alerts:")[0]
     assert "firing   critical RouteLatencyHigh" in timeline

@@ -91,6 +91,15 @@ class Timeline:
             return "INCIDENT on the direct path"
         return "recovered"
 
+    def phases(self, start: float) -> list[tuple[str, float, float]]:
+        """(name, from, to) in the clock of `start` (the traffic's start): before, during
+        and after the incident; empty without one."""
+        if not self.incident:
+            return []
+        begin = start + self.incident_start
+        end = begin + self.incident_length
+        return [("before", start, begin), ("during", begin, end), ("after", end, float("inf"))]
+
     @property
     def grace(self) -> float:
         return min(MAX_GRACE, self.duration * GRACE_SHARE)
@@ -289,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
             threading.Thread(
                 target=_incident, args=(server, timeline, traffic, stop), daemon=True
             ).start()
-        t0 = _drive(app, server, outputs, view, timeline, traffic, layout)
+        t0, t0_wall = _drive(app, server, outputs, view, timeline, traffic, layout)
         _stop(app, signal.SIGINT, 10.0)
         time.sleep(2.5)  # the app's last metric export, the batch and EMF flushes
         counts = component_counts(layout.metrics_url)
@@ -299,7 +308,9 @@ def run(args: argparse.Namespace) -> int:
         code = _stop(collector, signal.SIGTERM, 20.0)
         outputs.poll(time.monotonic() - t0)
     elapsed = time.monotonic() - started
-    print("\n".join(report_lines(outputs, counts, layout, server.records(), elapsed, pagerduty)))
+    phases = timeline.phases(t0_wall)
+    report = report_lines(outputs, counts, layout, server.records(), elapsed, pagerduty, phases)
+    print("\n".join(report))
     problems = verdict(outputs, timeline.incident)
     if pagerduty is not None and timeline.incident:
         problems += pagerduty_verdict(outputs, pagerduty)
@@ -318,17 +329,18 @@ def _drive(
     timeline: Timeline,
     traffic: threading.Event,
     layout: DemoLayout,
-) -> float:
+) -> tuple[float, float]:
     """Poll the outputs and redraw the view until the run is over: `duration` seconds after
     the first request reached the Bedrock server, once no alert fires (or the grace time is
     spent). The app's start-up (imports, the MCP server) is not part of the timeline.
-    Returns the monotonic time the traffic began."""
+    Returns when the traffic began: monotonic and wall-clock time."""
     app_started = time.monotonic()
     t0: float | None = None
+    t0_wall = 0.0
     while True:
         time.sleep(TICK)
         if t0 is None and server.records():
-            t0 = time.monotonic()
+            t0, t0_wall = time.monotonic(), time.time()
             traffic.set()
         now = 0.0 if t0 is None else time.monotonic() - t0
         outputs.poll(now)
@@ -351,7 +363,7 @@ def _drive(
             break
     view.finish()
     assert t0 is not None  # the loop only ends after `duration` seconds of traffic
-    return t0
+    return t0, t0_wall
 
 
 def _keep_running(collector: subprocess.Popen[bytes], layout: DemoLayout) -> None:

@@ -156,6 +156,10 @@ class DemoOutputs:
         since = self._last_end - window
         return [d for end, d in self._route_ends.get(route, []) if end >= since]
 
+    def durations_between(self, route: str, start: float, end: float) -> list[float]:
+        """Durations of `route`'s requests that ended in [start, end) (epoch seconds)."""
+        return [d for at, d in self._route_ends.get(route, []) if start <= at < end]
+
     @property
     def requests(self) -> int:
         return sum(len(v) for v in self.route_durations.values())

@@ -14,6 +14,22 @@ from routewatch.collector.devservers.pagerduty_server import PagerDutyServer
 CRITICAL_ALERT = "RouteLatencyHigh"
 
 
+def phase_lines(outputs: DemoOutputs, phases: Sequence[tuple[str, float, float]]) -> list[str]:
+    """Requests and p95 per route before, during and after the incident."""
+    if not phases:
+        return []
+    header = "".join(f"{name:>18}" for name, _, _ in phases)
+    lines = ["  by phase of the incident (requests, p95):", f"  {'route':<10}{header}"]
+    for route in sorted(outputs.route_durations):
+        cells = []
+        for _, start, end in phases:
+            values = outputs.durations_between(route, start, end)
+            value = p95(values)
+            cells.append(f"{len(values):>8}  {'-' if value is None else f'{value:.2f} s':>8}")
+        lines.append(f"  {route:<10}{''.join(cells)}")
+    return lines
+
+
 def _clock(ts: float | None) -> str:
     return "-" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
 
@@ -38,6 +54,7 @@ def report_lines(
     bedrock_records: Sequence[RequestRecord],
     elapsed: float,
     pagerduty: PagerDutyServer | None = None,
+    phases: Sequence[tuple[str, float, float]] = (),
 ) -> list[str]:
     errors = sum(1 for r in bedrock_records if r.error)
     lines = [
@@ -50,6 +67,7 @@ def report_lines(
     for route, values in sorted(outputs.route_durations.items()):
         value = p95(values)
         lines.append(f"  {route:<10}{len(values):>10}   {value or 0:.2f} s")
+    lines += phase_lines(outputs, phases)
     rate = outputs.emf.cache_hit_rate
     lines += [
         f"  cache hit rate {'-' if rate is None else f'{rate:.0%}'}, "
