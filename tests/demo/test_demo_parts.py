@@ -248,7 +248,7 @@ def test_live_view_redraws_a_table_on_a_terminal(tmp_path: Path) -> None:
     outputs = _outputs(tmp_path, [])
     stream = io.StringIO()
     view = LiveView(stream, 60.0, tty=True)
-    view.update(30.0, outputs, "INCIDENT on the direct path")
+    view.update(30.0, outputs, "INCIDENT: direct path degraded")
     first = stream.getvalue()
     assert first.startswith("[###############...............]  30.0/60 s  INCIDENT")
     assert "direct             2" in first
@@ -297,9 +297,9 @@ def test_timeline_puts_the_incident_in_the_second_quarter() -> None:
     assert (timeline.incident_start, timeline.incident_length) == (15.0, 15.0)
     assert [timeline.phase(t) for t in (14.9, 15.0, 29.9, 30.0)] == [
         "healthy",
-        "INCIDENT on the direct path",
-        "INCIDENT on the direct path",
-        "recovered",
+        "INCIDENT: direct path degraded",
+        "INCIDENT: direct path degraded",
+        "incident over",
     ]
     assert timeline.grace == 30.0
     short = Timeline(25.0, incident=True)

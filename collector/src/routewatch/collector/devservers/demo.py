@@ -88,8 +88,8 @@ class Timeline:
         if not self.incident or elapsed < self.incident_start:
             return "healthy"
         if elapsed < self.incident_start + self.incident_length:
-            return "INCIDENT on the direct path"
-        return "recovered"
+            return "INCIDENT: direct path degraded"
+        return "incident over"
 
     def phases(self, start: float) -> list[tuple[str, float, float]]:
         """(name, from, to) in the clock of `start` (the traffic's start): before, during
