@@ -36,9 +36,9 @@ format: sync
 typecheck: sync
 	$(UV) run --no-sync mypy
 
-# Interim: the devservers demo until `routewatch demo` lands in the CLI.
+# The whole pipeline on this machine (README "Quick start"); e.g. DEMO_ARGS="--duration 30".
 demo: sync
-	$(UV) run --no-sync python -m routewatch.collector.devservers.demo $(DEMO_ARGS)
+	$(UV) run --no-sync routewatch demo $(DEMO_ARGS)
 
 bench: sync
 	for b in benchmarks/*.py; do echo "== $$b"; $(UV) run --no-sync python $$b || exit 1; done

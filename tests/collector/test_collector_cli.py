@@ -136,7 +136,7 @@ def test_delegation_to_a_missing_module_is_a_clear_error(
 
 
 def test_usage_error_exits_2() -> None:
-    result = _routewatch("run")
+    result = _routewatch("run", "--config")
     assert result.returncode == 2
     assert "--config" in result.stderr
 

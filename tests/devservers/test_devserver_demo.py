@@ -1,11 +1,7 @@
-"""The interim demo end to end, and the OTLP receiver + summary it is built from."""
+"""The OTLP receiver and the summary of what it received (the demo itself: tests/demo/)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import pytest
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -15,7 +11,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from routewatch.collector.devservers.demo import main as demo_main
 from routewatch.collector.devservers.otlp_receiver import otlp_receiver
 from routewatch.collector.devservers.summary import render_metrics, render_routes, render_traces
 
@@ -89,40 +84,3 @@ def test_summary_of_nothing() -> None:
     assert render_traces([]) == ["traces: none received"]
     assert render_metrics([]) == ["metrics: none received"]
     assert render_routes([]) == []
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--requests", "0"], "--requests must be at least 1"),
-        (["--duration", "-1"], "must not be negative"),
-        (["--colour"], "unrecognized arguments: --colour"),
-    ],
-)
-def test_demo_rejects_bad_arguments(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as info:
-        demo_main(args)
-    assert info.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-def test_demo_runs_end_to_end_in_a_short_mode() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "routewatch.collector.devservers.demo", "--requests", "30"],
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
-    out = result.stdout
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "sample app: 30 requests" in out
-    # The incident throttled the direct path and the router fell back.
-    assert "ThrottlingException" in out.split("bedrock server:")[1].splitlines()[0]
-    assert "fell back" in out
-    traces = next(line for line in out.splitlines() if line.startswith("traces: "))
-    assert traces != "traces: none received"
-    assert "metrics: " in out
-    assert "demo: done in " in out

@@ -17,6 +17,7 @@ import yaml
 from routewatch.collector.config import load_config
 from routewatch.collector.config.model import SECTIONS, Config
 from routewatch.collector.confmap import duration_from
+from routewatch.collector.default_config import packaged_config
 from routewatch.collector.errors import ConfigError
 from routewatch.collector.registry import Registry
 from routewatch.collector.telemetry import Telemetry
@@ -43,9 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument(
             "--config",
             action="append",
-            required=True,
             metavar="FILE",
-            help="config file; repeat to merge (maps merge, lists replace, later wins)",
+            help="config file; repeat to merge (maps merge, lists replace, later wins); "
+            "none: the embedded default (otel-config.yaml)",
         )
         if name == "run":
             cmd.add_argument(
@@ -69,6 +70,11 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     registry = registry or Registry()
     if args.command == "components":
         return _components(registry)
+    if not args.config:
+        args.config = [str(packaged_config())]
+        print(
+            f"routewatch: no --config, using the embedded default {args.config[0]}", file=sys.stderr
+        )
     try:
         config = load_config(args.config, registry)
         if args.command == "validate":

@@ -8,5 +8,6 @@ Shipped with the collector so that `routewatch demo` works from an installed whe
 - `sample_app`: the support-operations router (no OpenTelemetry import); its instrumentable
   names are `sample_app.ROUTER` and `sample_app.CACHE`.
 - `otlp_receiver`: an in-process OTLP/gRPC receiver that records what it gets.
-- `demo`: the interim demo, `main(argv) -> int`.
+- `demo`: `routewatch demo`, `main(argv) -> int` (with `demo_config`, `demo_outputs`,
+  `demo_view`, `demo_report`).
 """
