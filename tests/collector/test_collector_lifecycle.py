@@ -44,6 +44,8 @@ OVERRIDES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "file": lambda tmp: {"path": str(tmp / "file.jsonl")},
     "pagerduty": lambda tmp: {"routing_key": "x" * 32, "url": "http://127.0.0.1:1/v2/enqueue"},
     "sns": lambda tmp: {"topic_arn": "arn:aws:sns:us-east-1:123456789012:t"},
+    # A file, not CloudWatch: nothing here may depend on AWS settings of the environment.
+    "awsemf": lambda tmp: {"output_destination": "file", "file_path": str(tmp / "emf.jsonl")},
 }
 # Test components built to fail at start.
 SKIP = {"fail_start"}
