@@ -24,6 +24,7 @@ from routewatch.instrumentation.semconv import (
     HYBRID_ROUTING_OPERATION,
     HYBRID_ROUTING_OUTCOME,
     HYBRID_ROUTING_REASON,
+    HYBRID_ROUTING_REQUEST_DURATION,
     HYBRID_ROUTING_ROUTE,
 )
 
@@ -71,6 +72,22 @@ def test_route_span_wraps_attempt_wraps_backend_call(
         HYBRID_ROUTING_OUTCOME: "success",
     }
     assert route.status.status_code is StatusCode.UNSET
+
+
+def test_request_duration_carries_the_route_trace_as_exemplar(
+    harness: Harness, instrument: Instrument, backend: Make
+) -> None:
+    # Latency alerts link to example traces through these exemplars.
+    instrument(routers=ROUTER)
+    app = sample()
+    router = app.Router({"direct": backend("direct", result="answer")})
+
+    router.handle(app.Request("infrastructure"))
+
+    route = harness.span("route infrastructure")
+    [point] = harness.points(HYBRID_ROUTING_REQUEST_DURATION)
+    assert [e.trace_id for e in point.exemplars] == [route.context.trace_id]
+    assert [e.span_id for e in point.exemplars] == [route.context.span_id]
 
 
 def test_fallback_after_failed_attempt_is_recorded(

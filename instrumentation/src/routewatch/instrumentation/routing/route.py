@@ -262,10 +262,14 @@ class RouteState:
                 self.span.record_exception(error)
         finally:
             self.span.end()
+        # The route span's context is passed explicitly (it is no longer current here) so that
+        # the SDK's trace-based exemplar filter links the duration to this request's trace:
+        # latency alerts carry those trace ids.
         safe_invoke(
             self.telemetry.request_duration.record,
             duration,
             _verdict_attributes(self.telemetry, self.operation, route, outcome),
+            set_span_in_context(self.span),
         )
 
 
