@@ -12,8 +12,8 @@ resolve what is still broken; the notification log stops it from paging twice.
 
 from __future__ import annotations
 
+import hashlib
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -354,7 +354,7 @@ class Engine:
             threshold=st.threshold or None,
             exemplar_trace_ids=tuple(st.exemplars),
             group_key=group_key,
-            notification_id=uuid.uuid4().hex,
+            notification_id=notification_id(fp, resolved, severity, starts, now),
         )
         return Notification(alert, reason)
 
@@ -475,3 +475,24 @@ def _inhibit_rules(rule_set: RuleSet) -> list[InhibitRule]:
                 )
             )
     return rules
+
+
+# Seconds of the buckets that make notification ids equal across collectors: two instances
+# that evaluate the same data notify within milliseconds of each other.
+NOTIFICATION_ID_BUCKET = 10.0
+
+
+def notification_id(
+    fingerprint: str, resolved: bool, severity: str, starts_at: float, now: float
+) -> str:
+    """A notification's id, the same on every collector that sends it (SNS FIFO dedup id).
+
+    A trigger, a repeat and a level change differ by their time bucket or severity; a resolve
+    is tied to the trigger it ends (its start), so it never reuses the trigger's id.
+    """
+    started = int(starts_at // NOTIFICATION_ID_BUCKET)
+    if resolved:
+        key = f"{fingerprint}|resolved|{started}"
+    else:
+        key = f"{fingerprint}|firing|{severity}|{started}|{int(now // NOTIFICATION_ID_BUCKET)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
