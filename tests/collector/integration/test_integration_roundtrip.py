@@ -29,14 +29,12 @@ from support.ports import free_port
 from routewatch.collector import otlpjson
 from routewatch.collector.component import Signal
 from routewatch.collector.exporters.file.file import read_records
-from routewatch.collector.obsreport import count_items
+from routewatch.collector.obsreport import ITEM_NAME, count_items
 
 SDK_EXPORTERS = {
     "grpc": {Signal.TRACES: GrpcSpans, Signal.METRICS: GrpcMetrics, Signal.LOGS: GrpcLogs},
     "http": {Signal.TRACES: HttpSpans, Signal.METRICS: HttpMetrics, Signal.LOGS: HttpLogs},
 }
-
-ITEM_NAMES = {Signal.TRACES: "spans", Signal.METRICS: "metric_points", Signal.LOGS: "log_records"}
 
 
 def _config(tmp_path: Path, grpc_port: int, http_port: int) -> dict[str, Any]:
@@ -101,7 +99,7 @@ def test_client_to_file_round_trip(tmp_path: Path, sdk_data: SdkData, transport:
         wire = "grpc" if transport == "grpc" else "http"
         for signal in Signal:
             items = count_items(signal, sdk_data.requests[signal])
-            name = ITEM_NAMES[signal]
+            name = ITEM_NAME[signal]
             exporter = {"exporter": f"file/{signal.value}"}
             collector.wait_metric(f"otelcol_exporter_sent_{name}", items, **exporter)
             text = collector.metrics()

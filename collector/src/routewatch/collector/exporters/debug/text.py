@@ -12,28 +12,30 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from routewatch.collector import otlpjson
-from routewatch.collector.component import Data
-from routewatch.collector.receivers.otlp.items import (
-    count_data_points,
-    count_log_records,
-    count_spans,
-)
+from routewatch.collector.component import Data, Signal
+from routewatch.collector.obsreport import count_items
 
 
 def summary(data: Data) -> str:
     """`basic`: the counts of one batch, as the Go debug exporter logs them."""
     if isinstance(data, ExportTraceServiceRequest):
-        counts = {"resource spans": len(data.resource_spans), "spans": count_spans(data)}
+        counts = {
+            "resource spans": len(data.resource_spans),
+            "spans": count_items(Signal.TRACES, data),
+        }
         return "Traces " + orjson.dumps(counts).decode()
     if isinstance(data, ExportMetricsServiceRequest):
         metrics = sum(len(sm.metrics) for rm in data.resource_metrics for sm in rm.scope_metrics)
         counts = {
             "resource metrics": len(data.resource_metrics),
             "metrics": metrics,
-            "data points": count_data_points(data),
+            "data points": count_items(Signal.METRICS, data),
         }
         return "Metrics " + orjson.dumps(counts).decode()
-    counts = {"resource logs": len(data.resource_logs), "log records": count_log_records(data)}
+    counts = {
+        "resource logs": len(data.resource_logs),
+        "log records": count_items(Signal.LOGS, data),
+    }
     return "Logs " + orjson.dumps(counts).decode()
 
 

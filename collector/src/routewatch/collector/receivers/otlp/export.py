@@ -36,8 +36,7 @@ from routewatch.collector.errors import (
     RetryableError,
     ThrottledError,
 )
-from routewatch.collector.receivers.otlp.items import count_items
-from routewatch.collector.receivers.otlp.metrics import record_export
+from routewatch.collector.obsreport import count_items, receiver_result
 
 # Retry delay suggested to clients when the consumer did not say how long to wait.
 DEFAULT_RETRY_AFTER_S = 1.0
@@ -87,7 +86,7 @@ async def export(
     """Hand `request` to `consumer` and build the OTLP response; counts accepted/refused."""
     wire = WIRES[signal]
     response = wire.response_type()
-    count = count_items(request)
+    count = count_items(signal, request)
     if count == 0:
         # As the Go receiver: an empty request is a success and reaches no consumer.
         return response
@@ -95,15 +94,27 @@ async def export(
         await consumer.consume(request)
     except PartialSuccessError as err:
         rejected = min(max(err.rejected, 0), count)
-        record_export(settings, transport, signal, count - rejected, rejected)
+        _count(settings, transport, signal, count - rejected)
+        _count(settings, transport, signal, rejected, err)
         setattr(response.partial_success, wire.rejected_field, rejected)
         response.partial_success.error_message = err.message
         return response
-    except BaseException:
-        record_export(settings, transport, signal, 0, count)
+    except BaseException as err:
+        _count(settings, transport, signal, count, err)
         raise
-    record_export(settings, transport, signal, count, 0)
+    _count(settings, transport, signal, count)
     return response
+
+
+def _count(
+    settings: CreateSettings,
+    transport: str,
+    signal: Signal,
+    count: int,
+    err: BaseException | None = None,
+) -> None:
+    if count:
+        receiver_result(settings.telemetry, settings.id, transport, signal, count, err)
 
 
 @dataclass(frozen=True)
