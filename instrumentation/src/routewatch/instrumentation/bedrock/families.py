@@ -47,6 +47,18 @@ def first(items: Any) -> Any:
     return items[0] if isinstance(items, list) and items else None
 
 
+# The keys a format names its token counts with: input, output, cache read, cache write.
+UsageKeys = tuple[str, str, str, str]
+
+
+def read_usage(
+    usage: Any, keys: UsageKeys, completion: Completion, *, fill_only: bool = False
+) -> None:
+    """Token counts from a format's usage object (ignored unless a mapping)."""
+    if isinstance(usage, Mapping):
+        completion.usage(*(usage.get(key) for key in keys), fill_only=fill_only)
+
+
 def _attribute_value(attribute: str, value: Any) -> Any:
     if attribute == semconv.GEN_AI_REQUEST_STOP_SEQUENCES:
         if isinstance(value, str):
@@ -100,6 +112,12 @@ class Claude(Handler):
     """Anthropic Claude, Messages API body (`anthropic_version`, `messages`)."""
 
     name = "anthropic.claude"
+    usage_keys: UsageKeys = (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+    )
     params = params(
         max_tokens=("max_tokens",),
         temperature=("temperature",),
@@ -118,7 +136,7 @@ class Claude(Handler):
         completion.response_id = body.get("id")
         completion.response_model = body.get("model")
         completion.finish(body.get("stop_reason"))
-        self._usage(body.get("usage"), completion)
+        read_usage(body.get("usage"), self.usage_keys, completion)
         for block in body.get("content") or ():
             if isinstance(block, Mapping):
                 if block.get("type") == "text":
@@ -134,26 +152,16 @@ class Claude(Handler):
             message = chunk.get("message") or {}
             completion.response_id = message.get("id")
             completion.response_model = message.get("model")
-            self._usage(message.get("usage"), completion)
+            read_usage(message.get("usage"), self.usage_keys, completion)
         elif kind == "content_block_delta":
             completion.add_text(dig(chunk, "delta", "text"))
         elif kind == "message_delta":
             completion.finish(dig(chunk, "delta", "stop_reason"))
             completion.usage(output_tokens=dig(chunk, "usage", "output_tokens"))
 
-    @staticmethod
-    def _usage(usage: Any, completion: Completion) -> None:
-        if isinstance(usage, Mapping):
-            completion.usage(
-                usage.get("input_tokens"),
-                usage.get("output_tokens"),
-                usage.get("cache_read_input_tokens"),
-                usage.get("cache_creation_input_tokens"),
-            )
-
 
 class Nova(Handler):
-    """Amazon Nova, `messages-v1` schema."""
+    """Amazon Nova, `messages-v1` schema: the Converse shapes in an InvokeModel body."""
 
     name = "amazon.nova"
     params = params(
@@ -162,6 +170,12 @@ class Nova(Handler):
         top_p=("inferenceConfig.top_p", "inferenceConfig.topP"),
         top_k=("inferenceConfig.top_k", "inferenceConfig.topK"),
         stop_sequences=("inferenceConfig.stopSequences",),
+    )
+    usage_keys: UsageKeys = (
+        "inputTokens",
+        "outputTokens",
+        "cacheReadInputTokenCount",
+        "cacheWriteInputTokenCount",
     )
 
     def system_instructions(self, request: Mapping[str, Any]) -> list[content.Part]:
@@ -172,25 +186,24 @@ class Nova(Handler):
 
     def read_response(self, body: Mapping[str, Any], completion: Completion) -> None:
         completion.finish(body.get("stopReason"))
-        self._usage(body.get("usage"), completion)
+        read_usage(body.get("usage"), self.usage_keys, completion)
         for block in dig(body, "output", "message", "content") or ():
             if isinstance(block, Mapping):
                 completion.add_text(block.get("text"))
+                use = block.get("toolUse")
+                if isinstance(use, Mapping):
+                    completion.tool_calls.append(
+                        content.tool_call(use.get("toolUseId"), use.get("name"), use.get("input"))
+                    )
 
     def read_chunk(self, chunk: Mapping[str, Any], completion: Completion) -> None:
-        completion.add_text(dig(chunk, "contentBlockDelta", "delta", "text"))
-        completion.finish(dig(chunk, "messageStop", "stopReason"))
-        self._usage(dig(chunk, "metadata", "usage"), completion)
-
-    @staticmethod
-    def _usage(usage: Any, completion: Completion) -> None:
-        if isinstance(usage, Mapping):
-            completion.usage(
-                usage.get("inputTokens"),
-                usage.get("outputTokens"),
-                usage.get("cacheReadInputTokenCount"),
-                usage.get("cacheWriteInputTokenCount"),
-            )
+        # One event per chunk: messageStart, contentBlockStart/Delta/Stop, messageStop, metadata.
+        if "contentBlockDelta" in chunk:
+            completion.add_text(dig(chunk, "contentBlockDelta", "delta", "text"))
+        elif "messageStop" in chunk:
+            completion.finish(dig(chunk, "messageStop", "stopReason"))
+        elif "metadata" in chunk:
+            read_usage(dig(chunk, "metadata", "usage"), self.usage_keys, completion)
 
 
 class Titan(Handler):
@@ -365,18 +378,19 @@ def family_for(base_model_id: str) -> Handler:
     return GENERIC
 
 
+_INVOCATION_METRICS_KEYS: UsageKeys = (
+    "inputTokenCount",
+    "outputTokenCount",
+    "cacheReadInputTokenCount",
+    "cacheWriteInputTokenCount",
+)
+
+
 def read_invocation_metrics(chunk: Mapping[str, Any], completion: Completion) -> None:
     """Token counts Bedrock appends to the last chunk of every InvokeModelWithResponseStream,
     used where the family's own chunks did not say."""
     metrics = chunk.get("amazon-bedrock-invocationMetrics")
-    if isinstance(metrics, Mapping):
-        completion.usage(
-            metrics.get("inputTokenCount"),
-            metrics.get("outputTokenCount"),
-            metrics.get("cacheReadInputTokenCount"),
-            metrics.get("cacheWriteInputTokenCount"),
-            fill_only=True,
-        )
+    read_usage(metrics, _INVOCATION_METRICS_KEYS, completion, fill_only=True)
 
 
 _TOKEN_HEADERS = (
