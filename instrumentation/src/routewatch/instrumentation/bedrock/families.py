@@ -293,17 +293,21 @@ class Mistral(Handler):
                 completion.finish(choice.get("stop_reason") or choice.get("finish_reason"))
 
 
+# Both Cohere generations name their parameters alike.
+_COHERE_PARAMS = params(
+    max_tokens=("max_tokens",),
+    temperature=("temperature",),
+    top_p=("p",),
+    top_k=("k",),
+    stop_sequences=("stop_sequences",),
+)
+
+
 class CohereCommandR(Handler):
     """Cohere Command R / R+: chat style (`message`, `chat_history`, `preamble`)."""
 
     name = "cohere.command-r"
-    params = params(
-        max_tokens=("max_tokens",),
-        temperature=("temperature",),
-        top_p=("p",),
-        top_k=("k",),
-        stop_sequences=("stop_sequences",),
-    )
+    params = _COHERE_PARAMS
 
     def system_instructions(self, request: Mapping[str, Any]) -> list[content.Part]:
         return content.parts(request.get("preamble") or [])
@@ -331,13 +335,7 @@ class CohereCommand(Handler):
 
     name = "cohere.command"
     operation = semconv.OPERATION_TEXT_COMPLETION
-    params = params(
-        max_tokens=("max_tokens",),
-        temperature=("temperature",),
-        top_p=("p",),
-        top_k=("k",),
-        stop_sequences=("stop_sequences",),
-    )
+    params = _COHERE_PARAMS
 
     def input_messages(self, request: Mapping[str, Any]) -> list[content.Message]:
         return content.user_prompt(request.get("prompt"))

@@ -27,13 +27,23 @@ def _watch_for_collection(proxy: object, call: ModelCall) -> None:
     finalizer.atexit = False
 
 
-class TracedEventStream(wrapt.ObjectProxy):
-    """A botocore EventStream whose iteration and close are reported to a ModelCall."""
+class _TracedStream(wrapt.ObjectProxy):
+    """What the sync and async stream wrappers share: the call, collection, close."""
 
     def __init__(self, stream: Any, call: ModelCall) -> None:
         super().__init__(stream)
         self._self_call = call
         _watch_for_collection(self, call)
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_call.stream_stopped()
+
+
+class TracedEventStream(_TracedStream):
+    """A botocore EventStream whose iteration and close are reported to a ModelCall."""
 
     def __iter__(self) -> Iterator[Any]:
         call = self._self_call
@@ -49,20 +59,9 @@ class TracedEventStream(wrapt.ObjectProxy):
             raise
         call.succeed()
 
-    def close(self) -> None:
-        try:
-            self.__wrapped__.close()
-        finally:
-            self._self_call.stream_stopped()
 
-
-class TracedAsyncEventStream(wrapt.ObjectProxy):
+class TracedAsyncEventStream(_TracedStream):
     """An aiobotocore AioEventStream whose iteration and close are reported to a ModelCall."""
-
-    def __init__(self, stream: Any, call: ModelCall) -> None:
-        super().__init__(stream)
-        self._self_call = call
-        _watch_for_collection(self, call)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._self_events()
@@ -80,9 +79,3 @@ class TracedAsyncEventStream(wrapt.ObjectProxy):
             call.fail(err)
             raise
         call.succeed()
-
-    def close(self) -> None:
-        try:
-            self.__wrapped__.close()
-        finally:
-            self._self_call.stream_stopped()
