@@ -561,6 +561,18 @@ async def test_exporter_pushes_bytes_only_when_it_accepts_them(accepts: bool) ->
     assert telemetry.value("otelcol_exporter_sent_spans", {"exporter": "record"}) == 2
 
 
+@pytest.mark.parametrize("accepts", [True, False])
+async def test_exporter_given_both_forms_takes_the_one_its_push_wants(accepts: bool) -> None:
+    recorder = Recorder()
+    exporter = _exporter(recorder, accepts, QueueConfig(enabled=False))
+    await exporter.start(StubHost())
+    e = encoded(2, "both")
+    message = e.decode()
+    await deliver(exporter, message, e)
+    await exporter.shutdown()
+    assert recorder.received[0] is (e if accepts else message)
+
+
 async def test_memory_queue_holds_bytes_at_their_size() -> None:
     recorder = Recorder()
     recorder.gate = asyncio.Event()

@@ -188,20 +188,26 @@ class Exporter:
         await self._enqueue(data, count_items(self.signal, data))
 
     async def consume_encoded(self, encoded: Encoded) -> None:
+        self._check_signal(encoded)
+        await self._enqueue(encoded, encoded.items)
+
+    async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
+        """Given both forms (see `component.deliver`): the one the push function takes, so
+        that a message a receiver already parsed is not parsed again."""
+        if encoded is None:
+            assert data is not None
+            await self.consume(data)
+        elif self._accepts_encoded or data is None:
+            await self.consume_encoded(encoded)
+        else:
+            self._check_signal(encoded)
+            await self._enqueue(data, encoded.items)
+
+    def _check_signal(self, encoded: Encoded) -> None:
         if encoded.signal is not self.signal:
             raise PermanentError(
                 f"exporter {self.settings.id} takes {self.signal.value}, not {encoded.signal.value}"
             )
-        await self._enqueue(encoded, encoded.items)
-
-    async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
-        """Given both forms (see `component.deliver`): the one the push function takes; the
-        message a receiver already parsed is not parsed again."""
-        if encoded is not None and (self._accepts_encoded or data is None):
-            await self.consume_encoded(encoded)
-        else:
-            assert data is not None
-            await self.consume(data)
 
     async def _enqueue(self, data: Data | Encoded, count: int) -> None:
         if self._closing or not self._started:
