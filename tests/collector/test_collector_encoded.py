@@ -443,6 +443,15 @@ async def test_batch_sends_the_concatenation_which_equals_the_merge() -> None:
     await processor.shutdown()
 
 
+async def test_batch_refuses_bytes_of_another_signal() -> None:
+    processor, _ = await _batch(BytesTaker())
+    wrong = Encoded(Signal.METRICS, metrics(["m"]).SerializeToString(), 1)
+    with pytest.raises(PermanentError, match="batches traces, not metrics"):
+        await processor.consume_encoded(wrong)
+    assert processor.pending == 0
+    await processor.shutdown()
+
+
 async def test_batch_gives_a_message_consumer_the_merged_message() -> None:
     reader = MessageTaker()
     processor, _ = await _batch(reader, send_batch_size=4)

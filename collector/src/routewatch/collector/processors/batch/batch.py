@@ -76,6 +76,12 @@ class BatchProcessor:
         await self._accept(data, count_items(self._signal, data))
 
     async def consume_encoded(self, encoded: Encoded) -> None:
+        if encoded.signal is not self._signal:
+            # Its bytes would corrupt the concatenation of this pipeline's requests.
+            raise PermanentError(
+                f"processor {self._settings.id} batches {self._signal.value}, "
+                f"not {encoded.signal.value}"
+            )
         await self._accept(encoded, encoded.items)
 
     def _items(self, entry: Entry) -> int:
