@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import NoReturn
 
 import psutil
 
@@ -111,7 +112,7 @@ class MemoryLimiter:
             self._refuse(signal, count_items(signal, data))
         await deliver(self._next, data, encoded)
 
-    def _refuse(self, signal: Signal, count: int) -> None:
+    def _refuse(self, signal: Signal, count: int) -> NoReturn:
         self._settings.telemetry.add(
             "otelcol_processor_refused_" + ITEM_NAME[signal], count, self._labels
         )
