@@ -327,13 +327,14 @@ class SinkCounter:
         self._thread.start()
 
     def drain(self) -> tuple[int, int]:
-        from routewatch.collector.receivers.otlp.items import count_data_points, count_spans
+        from routewatch.collector.component import Signal
+        from routewatch.collector.obsreport import count_items
 
         with self.sink.lock:
             traces, self.sink.traces = self.sink.traces, []
             metrics, self.sink.metrics = self.sink.metrics, []
-        self.spans += sum(count_spans(r) for r in traces)
-        self.points += sum(count_data_points(r) for r in metrics)
+        self.spans += sum(count_items(Signal.TRACES, r) for r in traces)
+        self.points += sum(count_items(Signal.METRICS, r) for r in metrics)
         return self.spans, self.points
 
     def _run(self) -> None:

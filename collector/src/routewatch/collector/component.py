@@ -4,6 +4,14 @@ A component is built by a `Factory` from a config dataclass. Data moves between 
 OTLP protobuf request messages (`ExportTraceServiceRequest`, `ExportMetricsServiceRequest`,
 `ExportLogsServiceRequest`): receivers parse once and nothing converts on the way through.
 
+Beside the message, a request may travel as the bytes it arrived as (`Encoded`), so that an
+exporter speaking OTLP forwards them without serializing again. A consumer opts in by having
+`consume_encoded(encoded)` (same error contract as `consume`); a consumer that mutates data, or
+reads it, does not, and gets a message. This is the Go collector's `Capabilities.MutatesData`
+turned around: bytes only go to those who declare they can use them, so no component ever
+sees bytes that a mutation upstream left stale. `deliver(consumer, data, encoded)` picks the
+form; use it rather than calling `consume_encoded` directly.
+
 Lifecycle contract (as in the Go collector's component.go):
 - `start(host)` returns quickly; background work runs on tasks the component owns.
 - `shutdown()` stops that work and flushes; it is safe without `start` and safe twice.
@@ -94,9 +102,64 @@ class ComponentID:
         return f"{self.type}/{self.name}" if self.name else self.type
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One OTLP export request in its wire form.
+
+    `payload` is a serialized `Export*ServiceRequest` exactly as received (after gzip
+    decoding); serialized requests of one signal concatenate into a valid request whose
+    resource lists are appended, which is how the batch processor merges them. `items` counts
+    spans, metric data points or log records as `obsreport.count_items` does.
+    """
+
+    signal: Signal
+    payload: bytes
+    items: int
+
+    def decode(self) -> Data:
+        """A new message parsed from `payload` on every call (nothing cached, nothing shared:
+        the caller owns it and may mutate it). Raises protobuf's DecodeError on bad bytes."""
+        return REQUEST_TYPES[self.signal].FromString(self.payload)
+
+
 @runtime_checkable
 class Consumer(Protocol):
     async def consume(self, data: Data) -> None: ...
+
+
+def accepts_encoded(consumer: Consumer) -> bool:
+    """Whether `consumer` takes requests as `Encoded` (has `consume_encoded`)."""
+    return hasattr(consumer, "consume_encoded")
+
+
+def needs_message(consumer: Consumer) -> bool:
+    """Whether `consumer` needs the message even when the bytes are at hand: it does not take
+    bytes, or it forwards to something that does not (its `needs_message` attribute)."""
+    return bool(getattr(consumer, "needs_message", not accepts_encoded(consumer)))
+
+
+async def deliver(consumer: Consumer, data: Data | None, encoded: Encoded | None) -> None:
+    """Hand one request to `consumer` in the form it takes.
+
+    Give whichever forms are at hand (at least one): the bytes go to a consumer with
+    `consume_encoded`, the message to any other (decoded here when only the bytes are at
+    hand). A forwarding consumer with `forward(data, encoded)` (fan-out, signal routing,
+    memory_limiter) gets both, so that what is behind it is served without parsing twice; it
+    says with a `needs_message` attribute whether it will need the message.
+    """
+    forward = getattr(consumer, "forward", None)
+    if forward is not None:
+        await forward(data, encoded)
+        return
+    if encoded is not None:
+        consume_encoded = getattr(consumer, "consume_encoded", None)
+        if consume_encoded is not None:
+            await consume_encoded(encoded)
+            return
+        if data is None:
+            data = encoded.decode()
+    assert data is not None, "deliver() needs the message or its bytes"
+    await consumer.consume(data)
 
 
 class Host(Protocol):

@@ -5,10 +5,16 @@ from routewatch.collector.exporterhelper.config import (
     QueueConfig,
     RetryConfig,
 )
-from routewatch.collector.exporterhelper.exporter import Exporter, PushFunc, new_exporter
+from routewatch.collector.exporterhelper.exporter import (
+    EncodedPushFunc,
+    Exporter,
+    PushFunc,
+    new_exporter,
+)
 from routewatch.collector.exporterhelper.health import ExporterHealth
 
 __all__ = [
+    "EncodedPushFunc",
     "Exporter",
     "ExporterHealth",
     "ExporterHelperConfig",

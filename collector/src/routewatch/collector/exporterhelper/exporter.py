@@ -6,6 +6,10 @@ and `block_on_overflow` is false, which reaches the receiver as backpressure); `
 workers take requests out and send each through retry and timeout. Without a queue the chain
 runs in the caller and its error is the caller's.
 
+Requests may come as bytes (`Encoded`): they are queued as bytes (a persistent queue stores
+them as they are). A push function that declared `accepts_encoded` gets them so; any other gets
+the message, parsed in the sending worker rather than in the receiver's request path.
+
 Shutdown order matters: refuse new data, let the workers drain the queue (retrying as usual)
 for up to `settings.shutdown_timeout`, then interrupt backoff waits and stop. What is still
 queued then is dropped and counted (memory) or left on disk for the next start (persistent).
@@ -17,6 +21,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from enum import Enum
+from typing import Any
 
 from routewatch.collector.clock import SYSTEM_CLOCK, Clock
 from routewatch.collector.component import (
@@ -24,6 +29,7 @@ from routewatch.collector.component import (
     ComponentID,
     CreateSettings,
     Data,
+    Encoded,
     Host,
     Signal,
 )
@@ -46,6 +52,8 @@ from routewatch.collector.obsreport import DropLog, count_items, exporter_metric
 from routewatch.collector.storage import StorageClient
 
 PushFunc = Callable[[Data], Awaitable[None]]
+# The push function of an exporter created with `accepts_encoded=True`.
+EncodedPushFunc = Callable[[Data | Encoded], Awaitable[None]]
 LifecycleFunc = Callable[[], Awaitable[None]]
 StartFunc = Callable[[Host], Awaitable[None]]
 
@@ -64,18 +72,20 @@ class Exporter:
         settings: CreateSettings,
         config: ExporterHelperConfig,
         signal: Signal,
-        push: PushFunc,
+        push: PushFunc | EncodedPushFunc,
         start: StartFunc | None = None,
         shutdown: LifecycleFunc | None = None,
         clock: Clock = SYSTEM_CLOCK,
         rand: Callable[[], float] = random.random,
+        accepts_encoded: bool = False,
     ) -> None:
         self.settings = settings
         self.config = config
         self.signal = signal
         self.clock = clock
         self._rand = rand
-        self._push = push
+        self._push: Callable[[Any], Awaitable[None]] = push
+        self._accepts_encoded = accepts_encoded
         self._start = start
         self._shutdown = shutdown
         self._log = settings.logger
@@ -175,7 +185,31 @@ class Exporter:
             raise PermanentError(
                 f"exporter {self.settings.id} takes {self.signal.value}, not {type(data).__name__}"
             )
-        count = count_items(self.signal, data)
+        await self._enqueue(data, count_items(self.signal, data))
+
+    async def consume_encoded(self, encoded: Encoded) -> None:
+        self._check_signal(encoded)
+        await self._enqueue(encoded, encoded.items)
+
+    async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
+        """Given both forms (see `component.deliver`): the one the push function takes, so
+        that a message a receiver already parsed is not parsed again."""
+        if encoded is None:
+            assert data is not None
+            await self.consume(data)
+        elif self._accepts_encoded or data is None:
+            await self.consume_encoded(encoded)
+        else:
+            self._check_signal(encoded)
+            await self._enqueue(data, encoded.items)
+
+    def _check_signal(self, encoded: Encoded) -> None:
+        if encoded.signal is not self.signal:
+            raise PermanentError(
+                f"exporter {self.settings.id} takes {self.signal.value}, not {encoded.signal.value}"
+            )
+
+    async def _enqueue(self, data: Data | Encoded, count: int) -> None:
         if self._closing or not self._started:
             self._count("enqueue_failed", count)
             raise RetryableError(f"exporter {self.settings.id} is not running")
@@ -218,9 +252,12 @@ class Exporter:
             except Exception:  # e.g. the disk is full: the item is sent again after restart
                 self._log.exception("could not remove a sent item from the queue")
 
-    async def _send(self, data: Data, count: int) -> tuple[Outcome, BaseException | None]:
+    async def _send(
+        self, request: Data | Encoded, count: int
+    ) -> tuple[Outcome, BaseException | None]:
         """self-telemetry -> retry -> timeout -> push; never raises but for cancellation."""
         try:
+            data = self._pushable(request)
             await with_retry(
                 lambda: self._timed_push(data),
                 self.config.retry_on_failure,
@@ -248,7 +285,16 @@ class Exporter:
         self._count("sent", count)
         return Outcome.SENT, None
 
-    async def _timed_push(self, data: Data) -> None:
+    def _pushable(self, request: Data | Encoded) -> Data | Encoded:
+        """`request` in the form the push function takes."""
+        if self._accepts_encoded or not isinstance(request, Encoded):
+            return request
+        try:
+            return request.decode()
+        except Exception as err:  # stored bytes that do not parse will never do
+            raise PermanentError(f"cannot unmarshal a queued request: {err}") from err
+
+    async def _timed_push(self, data: Data | Encoded) -> None:
         """One attempt; its outcome feeds readiness, so a failing backend shows at once rather
         than when retries run out."""
         timeout = float(self.config.timeout)
@@ -309,17 +355,21 @@ def new_exporter(
     settings: CreateSettings,
     config: ExporterHelperConfig,
     signal: Signal,
-    push: PushFunc,
+    push: PushFunc | EncodedPushFunc,
     *,
     start: StartFunc | None = None,
     shutdown: LifecycleFunc | None = None,
     clock: Clock | None = None,
     rand: Callable[[], float] | None = None,
+    accepts_encoded: bool = False,
 ) -> Exporter:
     """Build an exporter: `push(data)` sends one request and raises PermanentError or a
     retryable error; the helper adds queueing, retries, timeout and self-telemetry.
 
-    `clock` and `rand` are for tests of the backoff (defaults: the system clock, random).
+    With `accepts_encoded=True`, `push` gets requests that came as bytes as `Encoded` (an
+    OTLP exporter sends `encoded.payload` as is) and the others as messages; otherwise always
+    messages. `clock` and `rand` are for tests of the backoff (defaults: the system clock,
+    random).
     """
     return Exporter(
         settings,
@@ -330,4 +380,5 @@ def new_exporter(
         shutdown,
         clock or SYSTEM_CLOCK,
         rand or random.random,
+        accepts_encoded,
     )

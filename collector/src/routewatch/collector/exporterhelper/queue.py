@@ -5,6 +5,10 @@ Capacity counts requests, as `sending_queue.queue_size` does in the Go collector
 refuses at once (`QueueFull`) or waits for room. `get` returns None once the queue is closed and
 empty. A persistent item is on disk before `put` returns and leaves it only through `done`
 (delivered or dropped for good); an item that is not `done` is replayed on the next start.
+
+Requests that came as bytes (`Encoded`) stay bytes: in memory as they are, on disk as their
+payload, which is what a message is stored as too (a serialized export request), so queues
+written before and after read the same.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
-from routewatch.collector.component import REQUEST_TYPES, Data, Signal
+from routewatch.collector.component import REQUEST_TYPES, Data, Encoded, Signal
 from routewatch.collector.obsreport import count_items
 from routewatch.collector.storage import StorageClient
 
@@ -31,7 +35,7 @@ class QueueFull(Exception):
 
 @dataclass
 class Item:
-    data: Data
+    data: Data | Encoded
     count: int
     size: int = 0
     key: str = ""
@@ -44,7 +48,7 @@ class SendingQueue(Protocol):
 
     def queued_bytes(self) -> int: ...
 
-    async def put(self, data: Data, count: int, block: bool) -> None: ...
+    async def put(self, data: Data | Encoded, count: int, block: bool) -> None: ...
 
     async def get(self) -> Item | None: ...
 
@@ -105,7 +109,9 @@ class MemoryQueue:
         self._puts = 0
         self._bytes_per_item = 0.0
 
-    def _estimate_size(self, data: Data, count: int) -> int:
+    def _estimate_size(self, data: Data | Encoded, count: int) -> int:
+        if isinstance(data, Encoded):
+            return len(data.payload)
         self._puts += 1
         if self._bytes_per_item and count and self._puts % SIZE_SAMPLE_EVERY:
             return int(count * self._bytes_per_item)
@@ -123,7 +129,7 @@ class MemoryQueue:
     def queued_bytes(self) -> int:
         return self._bytes
 
-    async def put(self, data: Data, count: int, block: bool) -> None:
+    async def put(self, data: Data | Encoded, count: int, block: bool) -> None:
         await self._slots.reserve(block)
         item = Item(data, count, self._estimate_size(data, count))
         self._bytes += item.size
@@ -165,6 +171,8 @@ class PersistentQueue:
         self._type = REQUEST_TYPES[signal]
         self._signal = signal
         self._pending: deque[str] = deque()
+        # Item counts of what this run stored; what a previous run left is parsed to count.
+        self._counts: dict[str, int] = {}
         self._slots = _Slots(capacity)
         self._seq = 0
 
@@ -188,15 +196,17 @@ class PersistentQueue:
     def queued_bytes(self) -> int:
         return 0  # on disk, not in memory
 
-    async def put(self, data: Data, count: int, block: bool) -> None:
+    async def put(self, data: Data | Encoded, count: int, block: bool) -> None:
         await self._slots.reserve(block)
         key = f"{KEY_PREFIX}{self._seq:020d}"
         self._seq += 1
+        raw = data.payload if isinstance(data, Encoded) else data.SerializeToString()
         try:
-            await asyncio.to_thread(self._client.set, key, data.SerializeToString())
+            await asyncio.to_thread(self._client.set, key, raw)
         except BaseException:
             self._slots.release()
             raise
+        self._counts[key] = count
         self._pending.append(key)
         self._slots.signal_item()
 
@@ -210,6 +220,10 @@ class PersistentQueue:
             if self._pending:
                 self._slots.signal_item()
             raw = await asyncio.to_thread(self._client.get, key)
+            count = self._counts.get(key)
+            if raw is not None and count is not None:
+                # Stored by this run from a request parsed on receipt: no need to parse again.
+                return Item(Encoded(self._signal, raw, count), count, key=key)
             data = self._type()
             try:
                 if raw is None:
@@ -223,6 +237,7 @@ class PersistentQueue:
 
     async def done(self, item: Item) -> None:
         await asyncio.to_thread(self._client.delete, item.key)
+        self._counts.pop(item.key, None)
         self._slots.release()
 
     def close(self) -> None:

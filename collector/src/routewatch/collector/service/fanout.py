@@ -1,11 +1,24 @@
-"""Consumers that join components: fan-out to several, and routing by signal for receivers."""
+"""Consumers that join components: fan-out to several, and routing by signal for receivers.
+
+Both forward a request in the forms they are given (`forward(data, encoded)`, see
+`component.deliver`): the bytes to consumers that take them, the message to the others, parsed
+at most once and only if one of them needs it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
 
-from routewatch.collector.component import REQUEST_TYPES, Consumer, Data, Signal
+from routewatch.collector.component import (
+    REQUEST_TYPES,
+    Consumer,
+    Data,
+    Encoded,
+    Signal,
+    deliver,
+    needs_message,
+)
 from routewatch.collector.errors import PartialSuccessError, PermanentError, RetryableError
 
 
@@ -30,16 +43,25 @@ def combine_errors(errors: Sequence[BaseException]) -> BaseException:
 class Fanout:
     """Hands the same request to every consumer concurrently.
 
-    A failing consumer does not keep the others from getting the data. Consumers must treat the
-    request as read-only: they all see the same message.
+    A failing consumer does not keep the others from getting the data. Consumers of the message
+    must treat it as read-only: they all see the same one.
     """
 
     def __init__(self, consumers: Sequence[Consumer]) -> None:
         self.consumers = list(consumers)
+        self.needs_message = any(needs_message(c) for c in self.consumers)
 
     async def consume(self, data: Data) -> None:
+        await self.forward(data, None)
+
+    async def consume_encoded(self, encoded: Encoded) -> None:
+        await self.forward(None, encoded)
+
+    async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
+        if data is None and encoded is not None and self.needs_message:
+            data = encoded.decode()  # once, shared by every consumer of the message
         results = await asyncio.gather(
-            *(c.consume(data) for c in self.consumers), return_exceptions=True
+            *(deliver(c, data, encoded) for c in self.consumers), return_exceptions=True
         )
         errors = [r for r in results if isinstance(r, BaseException)]
         for err in errors:
@@ -66,6 +88,7 @@ class SignalRouter:
         self._by_signal = dict(consumers)
         self._by_type = {REQUEST_TYPES[s]: c for s, c in consumers.items()}
         self.signals = frozenset(consumers)
+        self.needs_message = any(needs_message(c) for c in consumers.values())
 
     def for_signal(self, signal: Signal) -> Consumer | None:
         return self._by_signal.get(signal)
@@ -74,4 +97,17 @@ class SignalRouter:
         consumer = self._by_type.get(type(data))
         if consumer is None:
             raise PermanentError(f"no pipeline takes {type(data).__name__} from this receiver")
-        await consumer.consume(data)
+        await deliver(consumer, data, None)
+
+    async def consume_encoded(self, encoded: Encoded) -> None:
+        await self.forward(None, encoded)
+
+    async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
+        if encoded is None:
+            assert data is not None
+            await self.consume(data)
+            return
+        consumer = self._by_signal.get(encoded.signal)
+        if consumer is None:
+            raise PermanentError(f"no pipeline takes {encoded.signal.value} from this receiver")
+        await deliver(consumer, data, encoded)

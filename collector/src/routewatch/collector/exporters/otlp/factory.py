@@ -32,7 +32,13 @@ def _create_for(signal: Signal) -> Callable[[CreateSettings, Any, Consumer | Non
     ) -> Exporter:
         client = OtlpGrpcClient(settings, config, signal)
         return new_exporter(
-            settings, config, signal, client.push, start=client.start, shutdown=client.shutdown
+            settings,
+            config,
+            signal,
+            client.push,
+            start=client.start,
+            shutdown=client.shutdown,
+            accepts_encoded=True,
         )
 
     return create

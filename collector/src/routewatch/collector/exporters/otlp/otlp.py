@@ -1,6 +1,7 @@
 """The OTLP/gRPC exporter: one grpc.aio channel per exporter instance.
 
-Requests go out as the messages they arrived as (serialised by protobuf, never rebuilt).
+Requests that came as bytes (`Encoded`: a receiver's or the batch processor's) go out as those
+bytes; messages are serialized by protobuf, never rebuilt.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from routewatch.collector.component import CreateSettings, Data, Host, Signal
+from routewatch.collector.component import CreateSettings, Data, Encoded, Host, Signal
 from routewatch.collector.exporters.otlp.config import OtlpExporterConfig
 from routewatch.collector.exporters.otlp.grpc_status import classify
 from routewatch.collector.exporters.otlp.tls import grpc_credentials
@@ -55,7 +56,7 @@ class OtlpGrpcClient:
         )
         self._channel = channel
 
-    async def push(self, data: Data) -> None:
+    async def push(self, data: Data | Encoded) -> None:
         if self._export is None:
             raise RuntimeError(f"exporter {self.settings.id}: push before start")
         timeout = float(self.config.timeout) or None
@@ -81,5 +82,7 @@ class OtlpGrpcClient:
             await channel.close()
 
 
-def _serialize(message: Data) -> bytes:
-    return message.SerializeToString()
+def _serialize(request: Data | Encoded) -> bytes:
+    if isinstance(request, Encoded):
+        return request.payload
+    return request.SerializeToString()

@@ -31,7 +31,13 @@ def _create_for(signal: Signal) -> Callable[[CreateSettings, Any, Consumer | Non
     ) -> Exporter:
         client = OtlpHttpClient(settings, config, signal)
         return new_exporter(
-            settings, config, signal, client.push, start=client.start, shutdown=client.shutdown
+            settings,
+            config,
+            signal,
+            client.push,
+            start=client.start,
+            shutdown=client.shutdown,
+            accepts_encoded=True,
         )
 
     return create

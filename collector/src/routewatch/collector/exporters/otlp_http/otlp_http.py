@@ -1,6 +1,8 @@
 """The OTLP/HTTP exporter (aiohttp client), with the Go otlphttpexporter's error handling:
 429, 502, 503 and 504 are retryable and their Retry-After is honoured; network errors are
-retryable; every other status is permanent. Partial success is logged, not retried."""
+retryable; every other status is permanent. Partial success is logged, not retried.
+
+With `encoding: proto`, requests that came as bytes (`Encoded`) are posted as those bytes."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import aiohttp
 from google.rpc import status_pb2
 
 from routewatch.collector import otlpjson
-from routewatch.collector.component import CreateSettings, Data, Host, Signal
+from routewatch.collector.component import CreateSettings, Data, Encoded, Host, Signal
 from routewatch.collector.errors import PermanentError, RetryableError, ThrottledError
 from routewatch.collector.exporters.otlp.tls import ssl_context
 from routewatch.collector.exporters.otlp_http.config import OtlpHttpExporterConfig
@@ -54,14 +56,18 @@ class OtlpHttpClient:
             ssl = await asyncio.to_thread(ssl_context, self.config.tls)
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl))
 
-    def _body(self, data: Data) -> bytes:
-        raw = data.SerializeToString() if self.config.encoding == "proto" else otlpjson.encode(data)
+    def _body(self, request: Data | Encoded) -> bytes:
+        if self.config.encoding == "proto":
+            raw = request.payload if isinstance(request, Encoded) else request.SerializeToString()
+        else:
+            data = request.decode() if isinstance(request, Encoded) else request
+            raw = otlpjson.encode(data)
         if self.config.compression != "gzip":
             return raw
         compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)
         return compressor.compress(raw) + compressor.flush()
 
-    async def push(self, data: Data) -> None:
+    async def push(self, data: Data | Encoded) -> None:
         if self._session is None:
             raise RuntimeError(f"exporter {self.settings.id}: push before start")
         timeout = aiohttp.ClientTimeout(total=float(self.config.timeout) or None)

@@ -4,6 +4,12 @@ Unlike the Go batchprocessor, a batch the next consumer refuses with a retryable
 dropped: it is held at the front of the buffer, new data is refused (RetryableError, so the
 receiver answers retryable) and the timer retries the held batch. Backpressure from a full
 exporter queue thus reaches the client through the batch processor.
+
+Requests that come as bytes (`Encoded`) are buffered as bytes and sent as their concatenation:
+serialized requests of one signal concatenate into the merged request, so a batch of them
+costs no parsing or serializing here. The next consumer gets that as bytes or, if it does not
+take bytes, parsed once (which is the merge). Anything else takes the message path: decode,
+merge with protobuf's MergeFrom, and split over `send_batch_max_size`.
 """
 
 from __future__ import annotations
@@ -12,13 +18,24 @@ import asyncio
 import contextlib
 
 from routewatch.collector.clock import SYSTEM_CLOCK, Clock
-from routewatch.collector.component import Consumer, CreateSettings, Data, Host, Signal
+from routewatch.collector.component import (
+    Consumer,
+    CreateSettings,
+    Data,
+    Encoded,
+    Host,
+    Signal,
+    deliver,
+)
 from routewatch.collector.errors import PermanentError, RetryableError
 from routewatch.collector.obsreport import DropLog, count_items
 from routewatch.collector.processors.batch.config import BatchConfig
 from routewatch.collector.processors.batch.split import merge, split
 
 _PREFIX = "otelcol_processor_batch_"
+
+# What the buffer holds: messages, and requests kept as the bytes they came in.
+Entry = Data | Encoded
 
 
 class BatchProcessor:
@@ -37,7 +54,7 @@ class BatchProcessor:
         self.clock = clock
         self._log = settings.logger
         self._labels = {"processor": str(settings.id)}
-        self._buffer: list[Data] = []
+        self._buffer: list[Entry] = []
         self._pending = 0
         self._held = False
         self._has_data = asyncio.Event()
@@ -56,6 +73,30 @@ class BatchProcessor:
             self._timer = asyncio.create_task(self._timer_loop(), name=f"{self._settings.id}-timer")
 
     async def consume(self, data: Data) -> None:
+        await self._accept(data, count_items(self._signal, data))
+
+    async def consume_encoded(self, encoded: Encoded) -> None:
+        if encoded.signal is not self._signal:
+            # Its bytes would corrupt the concatenation of this pipeline's requests.
+            raise PermanentError(
+                f"processor {self._settings.id} batches {self._signal.value}, "
+                f"not {encoded.signal.value}"
+            )
+        await self._accept(encoded, encoded.items)
+
+    def _items(self, entry: Entry) -> int:
+        return entry.items if isinstance(entry, Encoded) else count_items(self._signal, entry)
+
+    def _message(self, entry: Entry) -> Data:
+        return entry.decode() if isinstance(entry, Encoded) else entry
+
+    async def _send(self, entry: Entry) -> None:
+        if isinstance(entry, Encoded):
+            await deliver(self._next, None, entry)
+        else:
+            await deliver(self._next, entry, None)
+
+    async def _accept(self, entry: Entry, count: int) -> None:
         if self._closed:
             raise RetryableError(f"processor {self._settings.id} is shut down")
         if self._held:
@@ -63,33 +104,42 @@ class BatchProcessor:
                 f"processor {self._settings.id}: the next consumer refused the last batch",
                 retry_after=float(self._config.timeout) or None,
             )
-        count = count_items(self._signal, data)
         if count == 0:
             return
         if self._config.timeout <= 0:
             # As in Go: a zero timeout sends every request at once (split over the max size).
-            await self._send_now(data, count)
+            await self._send_now(entry, count)
             return
-        self._buffer.append(data)
+        self._buffer.append(entry)
         self._pending += count
         self._has_data.set()
         if self._config.send_batch_size and self._pending >= self._config.send_batch_size:
             await self._flush("batch_size", full_only=True)
 
-    async def _send_now(self, data: Data, count: int) -> None:
+    async def _send_now(self, entry: Entry, count: int) -> None:
         limit = self._config.send_batch_max_size
-        chunks = split(data, self._signal, limit) if limit and count > limit else [data]
-        for chunk in chunks:
-            await self._next.consume(chunk)
+        if limit and count > limit:
+            for chunk in split(self._message(entry), self._signal, limit):
+                await self._send(chunk)
+        else:
+            await self._send(entry)
 
-    def _take(self) -> tuple[list[Data], int]:
+    def _take(self) -> tuple[list[Entry], int]:
         """Remove everything buffered; return it as requests within the max size."""
         buffered, count = self._buffer, self._pending
         self._buffer, self._pending = [], 0
-        merged = merge(buffered)
         limit = self._config.send_batch_max_size
-        if limit and count > limit:
-            return split(merged, self._signal, limit), count
+        over = bool(limit) and count > limit
+        if len(buffered) == 1 and not over:
+            return buffered, count
+        encoded = [e for e in buffered if isinstance(e, Encoded)]
+        if not over and len(encoded) == len(buffered):
+            payload = b"".join(e.payload for e in encoded)
+            return [Encoded(self._signal, payload, count)], count
+        # Correctness first: a mixed buffer or one to split goes through messages.
+        merged = merge([self._message(e) for e in buffered])
+        if over:
+            return list(split(merged, self._signal, limit)), count
         return [merged], count
 
     async def _flush(self, trigger: str, full_only: bool = False) -> None:
@@ -97,9 +147,9 @@ class BatchProcessor:
             return
         batches, total = self._take()
         for i, batch in enumerate(batches):
-            count = count_items(self._signal, batch) if len(batches) > 1 else total
+            count = self._items(batch) if len(batches) > 1 else total
             try:
-                await self._next.consume(batch)
+                await self._send(batch)
             except PermanentError as err:
                 self._dropped(batch, err)
                 continue
@@ -111,8 +161,8 @@ class BatchProcessor:
         if not self._buffer:
             self._has_data.clear()
 
-    def _hold(self, batches: list[Data], err: Exception) -> None:
-        held = sum(count_items(self._signal, b) for b in batches)
+    def _hold(self, batches: list[Entry], err: Exception) -> None:
+        held = sum(self._items(b) for b in batches)
         self._buffer[:0] = batches
         self._pending += held
         self._held = True
@@ -125,8 +175,8 @@ class BatchProcessor:
                 err,
             )
 
-    def _dropped(self, batch: Data, err: Exception) -> None:
-        count = count_items(self._signal, batch)
+    def _dropped(self, batch: Entry, err: Exception) -> None:
+        count = self._items(batch)
         self._settings.telemetry.add(_PREFIX + "dropped_items", count, self._labels)
         self._drops.dropped(
             f"{type(err).__name__}:{err}",

@@ -2,7 +2,8 @@
 
 Memory is the process RSS plus the bytes held in in-memory exporter queues (which the host
 reports), measured every `check_interval`. Refusing is the whole mechanism: the receiver turns
-it into UNAVAILABLE / 503 and the client retries later, as with the Go collector.
+it into UNAVAILABLE / 503 and the client retries later, as with the Go collector. It reads
+nothing of the data, so it passes requests on in the form they came (bytes or message).
 """
 
 from __future__ import annotations
@@ -10,11 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import NoReturn
 
 import psutil
 
 from routewatch.collector.clock import SYSTEM_CLOCK, Clock
-from routewatch.collector.component import Consumer, CreateSettings, Data, Host
+from routewatch.collector.component import (
+    Consumer,
+    CreateSettings,
+    Data,
+    Encoded,
+    Host,
+    Signal,
+    deliver,
+    needs_message,
+)
 from routewatch.collector.errors import RetryableError
 from routewatch.collector.obsreport import ITEM_NAME, count_items, signal_of
 from routewatch.collector.processors.memory_limiter.config import MemoryLimiterConfig
@@ -81,17 +92,34 @@ class MemoryLimiter:
             except Exception:  # a failed measurement keeps the last state
                 self._log.exception("memory check failed")
 
+    @property
+    def needs_message(self) -> bool:
+        return needs_message(self._next)
+
     async def consume(self, data: Data) -> None:
+        await self.forward(data, None)
+
+    async def consume_encoded(self, encoded: Encoded) -> None:
+        await self.forward(None, encoded)
+
+    async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
+        """Pass both forms on (see `component.deliver`), or refuse."""
         if self.refusing:
-            count = count_items(signal_of(data), data)
-            self._settings.telemetry.add(
-                "otelcol_processor_refused_" + ITEM_NAME[signal_of(data)], count, self._labels
-            )
-            raise RetryableError(
-                "data refused due to high memory usage",
-                retry_after=float(self._config.check_interval),
-            )
-        await self._next.consume(data)
+            if encoded is not None:
+                self._refuse(encoded.signal, encoded.items)
+            assert data is not None
+            signal = signal_of(data)
+            self._refuse(signal, count_items(signal, data))
+        await deliver(self._next, data, encoded)
+
+    def _refuse(self, signal: Signal, count: int) -> NoReturn:
+        self._settings.telemetry.add(
+            "otelcol_processor_refused_" + ITEM_NAME[signal], count, self._labels
+        )
+        raise RetryableError(
+            "data refused due to high memory usage",
+            retry_after=float(self._config.check_interval),
+        )
 
     async def shutdown(self) -> None:
         if self._task is not None:

@@ -1,5 +1,6 @@
-"""What both transports share: the per-signal wire types, handing a parsed request to the
-next consumer, and mapping the consumer's errors to OTLP status codes.
+"""What both transports share: the per-signal wire types, handing a parsed request (and the
+protobuf bytes it was parsed from, for consumers that forward them) to the next consumer, and
+mapping the consumer's errors to OTLP status codes.
 
 Error mapping (OTLP specification, "Failures"; the Go otlpreceiver's internal/errors):
 
@@ -29,7 +30,14 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from routewatch.collector.component import Consumer, CreateSettings, Data, Signal
+from routewatch.collector.component import (
+    Consumer,
+    CreateSettings,
+    Data,
+    Encoded,
+    Signal,
+    deliver,
+)
 from routewatch.collector.errors import (
     PartialSuccessError,
     PermanentError,
@@ -76,14 +84,24 @@ WIRES: dict[Signal, SignalWire] = {
     ),
 }
 
-# (signal, parsed request, transport) -> response message; raises the consumer's error.
-ExportFunc = Callable[[Signal, Data, str], Awaitable[Any]]
+# (signal, parsed request, transport, protobuf bytes or None) -> response message; raises the
+# consumer's error.
+ExportFunc = Callable[[Signal, Data, str, bytes | None], Awaitable[Any]]
 
 
 async def export(
-    settings: CreateSettings, consumer: Consumer, signal: Signal, request: Data, transport: str
+    settings: CreateSettings,
+    consumer: Consumer,
+    signal: Signal,
+    request: Data,
+    transport: str,
+    raw: bytes | None = None,
 ) -> Any:
-    """Hand `request` to `consumer` and build the OTLP response; counts accepted/refused."""
+    """Hand `request` to `consumer` and build the OTLP response; counts accepted/refused.
+
+    `raw` is the protobuf `request` was parsed from (None for JSON): a consumer that forwards
+    bytes gets them instead of the message.
+    """
     wire = WIRES[signal]
     response = wire.response_type()
     count = count_items(signal, request)
@@ -91,7 +109,7 @@ async def export(
         # As the Go receiver: an empty request is a success and reaches no consumer.
         return response
     try:
-        await consumer.consume(request)
+        await deliver(consumer, request, None if raw is None else Encoded(signal, raw, count))
     except PartialSuccessError as err:
         rejected = min(max(err.rejected, 0), count)
         _count(settings, transport, signal, count - rejected)

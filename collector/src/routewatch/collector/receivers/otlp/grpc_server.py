@@ -2,7 +2,8 @@
 
 Handlers take the raw request bytes and parse them once with `FromString`, so that a
 malformed message is answered INVALID_ARGUMENT (grpc's own deserializer failure would be
-INTERNAL). Size limits and gzip request compression are grpc's own.
+INTERNAL); the bytes go along for consumers that forward them. Size limits and gzip request
+compression are grpc's own.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class GrpcServer:
                     grpc.StatusCode.INVALID_ARGUMENT, f"cannot unmarshal request: {err}"
                 )
             try:
-                response = await export(signal, request, TRANSPORT)
+                response = await export(signal, request, TRANSPORT, raw)
             except Exception as err:
                 failure = wire_error(err)
                 trailers: tuple[tuple[str, bytes], ...] = ()

@@ -120,9 +120,10 @@ class HttpServer:
                 return _status_response(mime, 413, grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
             except BadBody as err:
                 return _status_response(mime, 400, grpc.StatusCode.INVALID_ARGUMENT, str(err))
+            protobuf: bytes | None = None
             try:
                 if mime == PROTOBUF:
-                    message = request_type.FromString(body)
+                    message, protobuf = request_type.FromString(body), body
                 else:
                     message = otlpjson.decode(body, request_type)
             except (DecodeError, otlpjson.OtlpJsonError) as err:
@@ -130,7 +131,7 @@ class HttpServer:
                     mime, 400, grpc.StatusCode.INVALID_ARGUMENT, f"cannot unmarshal request: {err}"
                 )
             try:
-                response = await export(signal, message, TRANSPORT)
+                response = await export(signal, message, TRANSPORT, protobuf)
             except Exception as err:
                 failure = wire_error(err)
                 headers = {}

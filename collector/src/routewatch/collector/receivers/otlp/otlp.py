@@ -39,8 +39,10 @@ class OtlpReceiver:
     def signals(self) -> list[Signal]:
         return list(self._consumers)
 
-    async def _export(self, signal: Signal, request: Data, transport: str) -> Any:
-        return await export(self.settings, self._consumers[signal], signal, request, transport)
+    async def _export(
+        self, signal: Signal, request: Data, transport: str, raw: bytes | None
+    ) -> Any:
+        return await export(self.settings, self._consumers[signal], signal, request, transport, raw)
 
     async def start(self, host: Host | None = None) -> None:
         async with self._lock:
