@@ -26,7 +26,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from routewatch.exporters.emf import EmfConfig, EmfEncoder, LogEvent, read_otlp_metrics
-from routewatch.exporters.emf.otlp_reader import _column, _read_columns
+from routewatch.exporters.emf.otlp_reader import _column, _columns_reader
 from routewatch.exporters.emf.otlp_view import RequestViews
 
 T0 = 1_700_000_000 * 10**9
@@ -159,10 +159,9 @@ def read_by_columns(*points: HistogramDataPoint, cumulative: bool = False) -> bo
         resource_metrics=[ResourceMetrics(scope_metrics=[ScopeMetrics(metrics=[metric])])]
     )
     views = RequestViews(request)
-    batch = EmfEncoder(EmfConfig(namespace="Cols")).batch(stable_attributes=True)
     columns_metric = views.columns.resource_metrics[0].scope_metrics[0].metrics[0]
     attributes_metric = views.attributes.resource_metrics[0].scope_metrics[0].metrics[0]
-    return _read_columns(batch, columns_metric, _column(attributes_metric))
+    return _columns_reader(columns_metric, _column(attributes_metric)) is not None
 
 
 def test_full_columns_are_read_as_columns_and_others_are_not() -> None:

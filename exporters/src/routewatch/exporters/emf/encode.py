@@ -33,6 +33,7 @@ What cannot be valid is sanitised or dropped, counted in `Stats` and logged once
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import compress
 from typing import Any
@@ -65,6 +66,7 @@ TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
+_COLUMNS_LIMIT = 4096
 _NEVER_CACHED: dict[int, Any] = {}
 DEFAULT_NAMESPACE = "default"
 
@@ -104,13 +106,20 @@ class _Dims:
     (without declarations) its dimension sets. One object per distinct set (per encoder), so
     event groups are found by identity."""
 
-    __slots__ = ("key", "keys", "props", "sets")
+    __slots__ = ("_json", "key", "keys", "props", "sets")
 
     def __init__(self, props: dict[str, str], keys: tuple[str, ...]) -> None:
         self.props = props
         self.keys = keys
         self.key = tuple(sorted(props.items()))
         self.sets: DimensionSets | None = None
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        """The properties as JSON members with a trailing comma (`"k":"v",`), or b""."""
+        if self._json is None:
+            self._json = orjson.dumps(self.props)[1:-1] + b"," if self.props else b""
+        return self._json
 
 
 class _Layer:
@@ -175,6 +184,10 @@ class EmfEncoder:
         self._res_tokens: dict[Hashable, int] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
         self._layouts: dict[tuple[float, ...], _Layout] = {}
+        # (resource token, id of a column of attributes) -> (the column, its dimensions): a
+        # reader's column object that recurs (the OTLP reader's cached ones) needs no lookup
+        # per point. The entry holds the column, so its id is not reused meanwhile.
+        self._dims_columns: dict[tuple[int, int], tuple[Sequence[Attributes], list[_Dims]]] = {}
 
     def batch(self, stable_attributes: bool = False) -> EmfBatch:
         """A batch for one export. `stable_attributes`: the reader's attribute mappings are
@@ -241,6 +254,7 @@ class EmfEncoder:
             if len(self._res_tokens) > _CACHE_LIMIT:
                 self._res_tokens.clear()
                 self._dims_cache.clear()
+                self._dims_columns.clear()
             token = self._res_tokens[res_key] = len(self._res_tokens) + 1
         return token
 
@@ -257,6 +271,8 @@ class EmfEncoder:
                 self._dims_cache.clear()
                 self._canonical.clear()
                 self.by_identity.clear()
+                # they hold dimensions no longer canonical: events would split
+                self._dims_columns.clear()
             found = self._dims_cache[key] = self._new_dims(resource, attrs)
         return found
 
@@ -271,6 +287,25 @@ class EmfEncoder:
             self.by_identity.clear()
         self.by_identity[id(attrs)] = (attrs, found)
         return found
+
+    def dims_column(
+        self,
+        token: int,
+        column: Sequence[Attributes],
+        compute: Callable[[Sequence[Attributes]], list[_Dims]],
+    ) -> list[_Dims]:
+        """The dimensions of each attribute set of `column` (`compute`d on first sight),
+        remembered by the column's identity: for readers whose columns are immutable objects
+        that recur (the OTLP reader's cached ones), so that their points need no lookup."""
+        key = (token, id(column))
+        found = self._dims_columns.get(key)
+        if found is not None and found[0] is column:
+            return found[1]
+        dims = compute(column)
+        if len(self._dims_columns) > _COLUMNS_LIMIT:
+            self._dims_columns.clear()
+        self._dims_columns[key] = (column, dims)
+        return dims
 
     def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
         merged: dict[str, Any] = {}
@@ -400,6 +435,8 @@ class EmfBatch:
         stable = stable_attributes and not encoder.config.resource_to_telemetry_conversion
         self._by_id = encoder.by_identity if stable else _NEVER_CACHED
         self._dims = encoder.dims_by_identity if stable else encoder.dims
+        self._group_columns: dict[tuple[int, int, int], tuple[list[_Dims], list[_Group]]] = {}
+        self._directive_json: dict[tuple[Any, ...], bytes] = {}
         self._stats = encoder.stats
         self._delta = encoder.delta
         self._plain = not encoder.config.metric_declarations
@@ -552,51 +589,84 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
-        values = list(compress(layout.mids, counts))
-        if not values:
-            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-            return
-        nums = list(filter(None, counts))
-        # The outermost non-empty buckets, found from their midpoints (no Python loop).
-        position = layout.position
-        first, last = position[values[0]], position[values[-1]]
-        lower, upper = layout.lower, layout.upper
-        lo, hi = lower[first], upper[last]
-        if vmin is None or vmin < lo or vmax is None or vmax > hi:
-            # absent, or loose (cumulative extremes after delta conversion): from the buckets
-            if vmin is None or vmin < lo:
-                vmin = lo if lo != -math.inf else min(upper[first], total / count)
-            if vmax is None or vmax > hi:
-                vmax = hi if hi != math.inf else max(lower[last], total / count)
-            if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
-                self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-                return
-        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
-        # vmax <= upper[last] by now): clamp their midpoints.
-        if first == last:
-            values[0] = (vmin + vmax) / 2
-        else:
-            b = upper[first]
-            values[0] = (vmin + (vmax if b > vmax else b)) / 2
-            a = lower[last]
-            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
-        if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
-            # only then can a value or the sum be a tiny non-zero magnitude
-            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
-        if len(values) <= MAX_VALUES_PER_ARRAY:
-            obj = {
-                "Values": values,
-                "Counts": nums,
-                "Count": count,
-                "Sum": total,
-                "Min": vmin,
-                "Max": vmax,
-            }
-            self._add(info, dims, ts, obj, trace_ids)
-            return
-        nonzero = [i for i, c in enumerate(counts) if c]
-        for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
-            self._add(info, dims, ts, obj, trace_ids)
+        value = self._histogram_values(
+            info, layout, (count,), (total,), (vmin,), (vmax,), (counts,)
+        )[0]
+        if type(value) is dict:
+            self._add(info, dims, ts, value, trace_ids)
+        elif value is not None:
+            for obj in value:
+                self._add(info, dims, ts, obj, trace_ids)
+
+    def _histogram_values(
+        self,
+        info: MetricInfo,
+        layout: _Layout,
+        counts: Sequence[int],
+        sums: Sequence[float],
+        mins: Sequence[float | None],
+        maxs: Sequence[float | None],
+        buckets: Sequence[Sequence[int]],
+    ) -> list[Any]:
+        """The value object of each histogram point (a list of them when split; None when it
+        has no observations or is dropped), its extremes checked and its buckets matching
+        `layout`. A column at a time: the loop is the hot path of histograms."""
+        mids, position, lower, upper = layout.mids, layout.position, layout.lower, layout.upper
+        inf, big, tiny = math.inf, MAX_MAGNITUDE, MIN_MAGNITUDE
+        out: list[Any] = []
+        append = out.append
+        for count, total, vmin, vmax, row in zip(counts, sums, mins, maxs, buckets, strict=True):
+            if not count:
+                append(None)
+                continue
+            values = list(compress(mids, row))
+            if not values:
+                self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
+                append(None)
+                continue
+            # The outermost non-empty buckets, found from their midpoints (no Python loop).
+            first, last = position[values[0]], position[values[-1]]
+            lo, hi = lower[first], upper[last]
+            if vmin is None or vmin < lo or vmax is None or vmax > hi:
+                # absent, or loose (cumulative extremes after delta conversion): from buckets
+                if vmin is None or vmin < lo:
+                    vmin = lo if lo != -inf else min(upper[first], total / count)
+                if vmax is None or vmax > hi:
+                    vmax = hi if hi != inf else max(lower[last], total / count)
+                if vmin < -big or vmax > big:
+                    self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+                    append(None)
+                    continue
+            # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first]
+            # and vmax <= upper[last] by now): clamp their midpoints.
+            if first == last:
+                values[0] = (vmin + vmax) / 2
+            else:
+                b = upper[first]
+                values[0] = (vmin + (vmax if b > vmax else b)) / 2
+                a = lower[last]
+                values[-1] = ((vmin if a < vmin else a) + vmax) / 2
+            if vmin < tiny or total < tiny:
+                # only then can a value or the sum be a tiny non-zero magnitude
+                total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
+            nums = list(filter(None, row))
+            if len(values) <= MAX_VALUES_PER_ARRAY:
+                append(
+                    {
+                        "Values": values,
+                        "Counts": nums,
+                        "Count": count,
+                        "Sum": total,
+                        "Min": vmin,
+                        "Max": vmax,
+                    }
+                )
+            else:
+                nonzero = [i for i, c in enumerate(row) if c]
+                append(
+                    _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero)
+                )
+        return out
 
     def exp_histogram(
         self,
@@ -701,6 +771,164 @@ class EmfBatch:
         total, vmin, vmax = stats  # type: ignore[assignment]
         self._add(info, dims, ts, {"Count": count, "Sum": total, "Min": vmin, "Max": vmax}, None)
 
+    # -- reader interface, a metric's points at a time ------------------------------------------
+    # The same results as the per-point methods, point for point (a metric whose points are
+    # not all plain goes through them); each argument is a column: one item per point.
+    # `recurring`: `attrs` is an immutable object that the reader passes again for the same
+    # attribute sets (the OTLP reader's cached columns), so its dimensions are remembered by
+    # its identity.
+
+    def gauges(
+        self,
+        info: MetricInfo,
+        attrs: Sequence[Attributes],
+        times: Sequence[int],
+        values: Sequence[float],
+        *,
+        recurring: bool = False,
+    ) -> None:
+        """The points of a gauge (or non-monotonic sum), without exemplars."""
+        if not info.valid:
+            return
+        if not _sendable(values):
+            gauge = self.gauge
+            for a, ts, value in zip(attrs, times, values, strict=True):
+                gauge(info, a, ts, value)
+            return
+        self._put_column(info, self._dims_column(attrs, recurring), times, values)
+
+    def sums(
+        self,
+        info: MetricInfo,
+        attrs: Sequence[Attributes],
+        starts: Sequence[int],
+        times: Sequence[int],
+        values: Sequence[float],
+        cumulative: bool,
+        *,
+        recurring: bool = False,
+    ) -> None:
+        """The points of a monotonic sum, without exemplars (`starts` only matter when
+        `cumulative`)."""
+        if not info.valid:
+            return
+        if not _sendable(values):
+            add_sum = self.sum
+            for a, start, ts, value in zip(attrs, starts, times, values, strict=True):
+                add_sum(info, a, start, ts, value, cumulative)
+            return
+        dims = self._dims_column(attrs, recurring)
+        if cumulative:
+            number, res_key, name = self._delta.number, self._res_key, info.name
+            deltas = [
+                number((res_key, name, d.key), start, ts, value)
+                for d, start, ts, value in zip(dims, starts, times, values, strict=True)
+            ]
+            self._put_column(info, dims, times, deltas)
+            return
+        self._put_column(info, dims, times, values)
+
+    def histograms(
+        self,
+        info: MetricInfo,
+        attrs: Sequence[Attributes],
+        starts: Sequence[int],
+        times: Sequence[int],
+        counts: Sequence[int],
+        sums: Sequence[float],
+        mins: Sequence[float | None],
+        maxs: Sequence[float | None],
+        bounds: Sequence[float],
+        buckets: Sequence[Sequence[int]],
+        cumulative: bool,
+        *,
+        recurring: bool = False,
+    ) -> None:
+        """The points of an explicit-bucket histogram whose points share `bounds`, without
+        exemplars (`buckets`: each point's bucket counts)."""
+        if not (info.valid and attrs):
+            return
+        layout = info.layout
+        if bounds is not info.bounds or layout is None:
+            layout = self._enc.layout(info, bounds)
+        size = layout.size
+        if not (
+            _plain_extremes(sums, mins, maxs)
+            and list(map(len, buckets)).count(size) == len(buckets)
+        ):
+            histogram = self.histogram
+            for a, start, ts, count, total, vmin, vmax, b in zip(
+                attrs, starts, times, counts, sums, mins, maxs, buckets, strict=True
+            ):
+                histogram(info, a, start, ts, count, total, vmin, vmax, bounds, b, cumulative)
+            return
+        dims = self._dims_column(attrs, recurring)
+        if cumulative:
+            delta, res_key, name = self._delta.histogram, self._res_key, info.name
+            states = [
+                delta((res_key, name, d.key), start, ts, (count, total, tuple(b)))
+                or (0, 0.0, ())  # nothing to send: no count
+                for d, start, ts, count, total, b in zip(
+                    dims, starts, times, counts, sums, buckets, strict=True
+                )
+            ]
+            counts, sums, buckets = (list(c) for c in zip(*states, strict=True))
+        values = self._histogram_values(info, layout, counts, sums, mins, maxs, buckets)
+        self._put_column(info, dims, times, values)
+
+    def _dims_column(self, attrs: Sequence[Attributes], recurring: bool) -> list[_Dims]:
+        if recurring:
+            return self._enc.dims_column(self._res_token, attrs, self._new_dims_column)
+        return self._new_dims_column(attrs)
+
+    def _new_dims_column(self, attrs: Sequence[Attributes]) -> list[_Dims]:
+        by_id, dims, token, resource = self._by_id, self._dims, self._res_token, self._resource
+        return [
+            dims(token, resource, a) if (entry := by_id.get(id(a))) is None else entry[1]
+            for a in attrs
+        ]
+
+    def _put_column(
+        self, info: MetricInfo, dims: list[_Dims], times: Sequence[int], values: Sequence[Any]
+    ) -> None:
+        """`values[i]` (None: nothing to send; a list: the parts of a split histogram) into
+        the event of `dims[i]` at `times[i]`. When every point has one value and the points
+        share their time, their events are found a column at a time, and that column of
+        events is reused by the next metrics of the same attribute sets."""
+        if not values:
+            return
+        ts = times[0]
+        if len(times) == times.count(ts) and None not in values and list not in map(type, values):
+            name = info.name
+            for group, value in zip(self._groups_column(dims, ts), values, strict=True):
+                known = group.values
+                if name in known:
+                    group.add_again(info, value)
+                else:
+                    known[name] = value
+                    group.infos[name] = info
+            return
+        add = self._add
+        for d, ts, value in zip(dims, times, values, strict=True):
+            if value is None:
+                continue
+            if type(value) is list:
+                for part in value:
+                    add(info, d, ts, part, None)
+            else:
+                add(info, d, ts, value, None)
+
+    def _groups_column(self, dims: list[_Dims], ts_ns: int) -> list[_Group]:
+        key = (self._ctx, ts_ns, id(dims))
+        found = self._group_columns.get(key)
+        if found is not None and found[0] is dims:
+            return found[1]
+        slot = self._slot if ts_ns == self._slot_ts else self._select(ts_ns)
+        groups = [slot.get(d) or self._new_group(slot, d, ts_ns) for d in dims]
+        # the entry holds `dims`, so that its id is not reused during the batch
+        self._group_columns[key] = (dims, groups)
+        return groups
+
     # -- output -----------------------------------------------------------------------------
 
     def events(self) -> dict[Hashable, list[LogEvent]]:
@@ -728,28 +956,23 @@ class EmfBatch:
         values: dict[str, Any],
         infos: list[MetricInfo],
     ) -> None:
-        props = group.dims.props
+        dims = group.dims
+        props = dims.props
         if not props.keys().isdisjoint(values):
             values, infos = self._without_conflicts(props, values, infos)
             if not infos:
                 return
-        root: dict[str, Any] = dict(props)
-        root.update(values)
-        if self._plain:
-            directives = [
-                {
-                    "Namespace": group.namespace,
-                    "Dimensions": group.dims.sets,
-                    "Metrics": [info.entry for info in infos],
-                }
-            ]
-        else:
-            directives = self._declared_directives(group, infos)
+        # The event's JSON is orjson's rendering of {**props, **values, traceIds, _aws}, put
+        # together from parts (the keys are distinct): the attributes' part is rendered once
+        # per attribute set, the directives once per set of metrics, the values per event.
+        parts = [b"{", dims.json(), orjson.dumps(values)[1:-1]]
         if group.trace_ids:
-            root[TRACE_IDS_KEY] = group.trace_ids
+            parts += (b',"traceIds":', orjson.dumps(group.trace_ids))
+        directives = self._directives(group, infos)
         if directives:
-            root["_aws"] = {"Timestamp": group.ts, "CloudWatchMetrics": directives}
-        data = orjson.dumps(root)
+            parts += (b',"_aws":{"Timestamp":%d,"CloudWatchMetrics":' % group.ts, directives, b"}")
+        parts.append(b"}")
+        data = b"".join(parts)
         if len(data) <= MAX_EVENT_BYTES:
             target.append((group.ts, data))
         elif len(infos) > 1:
@@ -758,6 +981,22 @@ class EmfBatch:
                 self._render(target, group, {i.name: values[i.name] for i in part}, part)
         else:
             self._stats.count(DROPPED_POINTS, "event_too_large", detail=infos[0].name)
+
+    def _directives(self, group: _Group, infos: list[MetricInfo]) -> bytes:
+        """The JSON of the event's `CloudWatchMetrics` (empty when there is none)."""
+        if not self._plain:
+            declared = self._declared_directives(group, infos)
+            return orjson.dumps(declared) if declared else b""
+        key = (group.namespace, group.dims.sets, *infos)
+        found = self._directive_json.get(key)
+        if found is None:
+            directive = {
+                "Namespace": group.namespace,
+                "Dimensions": group.dims.sets,
+                "Metrics": [info.entry for info in infos],
+            }
+            found = self._directive_json[key] = orjson.dumps([directive])
+        return found
 
     def _without_conflicts(
         self, props: dict[str, str], values: dict[str, Any], infos: list[MetricInfo]
@@ -793,10 +1032,7 @@ class EmfBatch:
         # Keyed by the nanosecond time (points of one collection share it); the event's
         # Timestamp is in milliseconds.
         slot = self._slot if ts_ns == self._slot_ts else self._select(ts_ns)
-        group = slot.get(dims)
-        if group is None:
-            group = slot[dims] = _Group(dims, ts_ns // 1_000_000, self._namespace)
-            self._groups.append((self._ctx, group))
+        group = slot.get(dims) or self._new_group(slot, dims, ts_ns)
         name = info.name
         values = group.values
         if name in values:
@@ -806,6 +1042,11 @@ class EmfBatch:
             group.infos[name] = info
         if trace_ids:
             self._trace_ids(group, trace_ids)
+
+    def _new_group(self, slot: dict[_Dims, _Group], dims: _Dims, ts_ns: int) -> _Group:
+        group = slot[dims] = _Group(dims, ts_ns // 1_000_000, self._namespace)
+        self._groups.append((self._ctx, group))
+        return group
 
     def _select(self, ts_ns: int) -> dict[_Dims, _Group]:
         key = (self._ctx, ts_ns)
@@ -885,6 +1126,40 @@ class EmfBatch:
             self._stats.count(SANITIZED_VALUES, "min_above_max")
             return None, None
         return vmin, vmax
+
+
+def _sendable(values: Sequence[float]) -> bool:
+    """Whether every value goes out as it is (see `EmfBatch._value`), in C loops: none NaN
+    (which makes the sum NaN), none of magnitude 2**63 or more, none tiny but not zero."""
+    total = sum(values)
+    return (
+        total == total
+        and max(map(abs, values), default=0) < _INT_SAFE
+        and min(map(abs, filter(None, values)), default=MIN_MAGNITUDE) >= MIN_MAGNITUDE
+    )
+
+
+def _in_range(values: Sequence[float]) -> bool:
+    total = sum(values)  # NaN when any is
+    return total == total and min(values) >= -MAX_MAGNITUDE and max(values) <= MAX_MAGNITUDE
+
+
+def _plain_extremes(
+    sums: Sequence[float], mins: Sequence[float | None], maxs: Sequence[float | None]
+) -> bool:
+    """Whether `EmfBatch._extremes` would pass every point's sum, min and max as they are:
+    sums in range, and min <= max in range for every point or no min and max at all."""
+    if not sums or not _in_range(sums):
+        return not sums
+    if mins.count(None) == len(mins) and maxs.count(None) == len(maxs):
+        return True
+    return (
+        None not in mins
+        and None not in maxs
+        and _in_range(mins)  # type: ignore[arg-type]
+        and _in_range(maxs)  # type: ignore[arg-type]
+        and all(map(operator.le, mins, maxs))  # type: ignore[arg-type]
+    )
 
 
 def _event_time(event: LogEvent) -> int:
