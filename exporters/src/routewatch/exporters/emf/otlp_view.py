@@ -196,8 +196,9 @@ def canonical_payload(payload: bytes) -> bytes:
 
 def unpacked_arrays(columns: Any) -> bool:
     """Whether a metric of the columns view has explicit-bucket arrays written unpacked on the
-    wire (or fields this schema does not know) in any of its points: unknown fields of its
-    merged points, which hold their attributes, so nothing else is unknown there."""
+    wire (or fields this schema does not know) in any of its points: the unknown fields of
+    its merged points (the columns view declares every field of those, attributes included,
+    so nothing else is unknown there)."""
     return columns.WhichOneof("data") == "histogram" and bool(
         len(UnknownFieldSet(columns.histogram.data_points))
     )
@@ -209,9 +210,10 @@ class RequestViews:
     order in each:
 
     - `columns`: the view with each metric's points merged into one message, whose every
-      field but the attributes is a column (`repeated`): a column holds one value per point
-      exactly when its length is the number of points (upb writes a field of a point at most
-      once, and leaves out proto3 zero values and absent optional fields). Read a metric
+      field is a column (`repeated`; number points' attributes are left unknown, which parses
+      faster): a column holds one value per point when its length is the number of points
+      (encoders write a field of a point at most once, and leave out proto3 zero values and
+      absent optional fields; see `otlp_reader` for bytes written otherwise). Read a metric
       from there when its columns are full, and per point from `points` otherwise.
     - `attributes`: nothing but the points' attributes, so that a metric of it serialises to
       an exact key for the attributes of all its points (`AttributeColumns`); its points'
