@@ -589,84 +589,67 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
-        value = self._histogram_values(
-            info, layout, (count,), (total,), (vmin,), (vmax,), (counts,)
-        )[0]
+        value = self._histogram_value(info, layout, count, total, vmin, vmax, counts)
         if type(value) is dict:
             self._add(info, dims, ts, value, trace_ids)
         elif value is not None:
             for obj in value:
                 self._add(info, dims, ts, obj, trace_ids)
 
-    def _histogram_values(
+    def _histogram_value(
         self,
         info: MetricInfo,
         layout: _Layout,
+        count: int,
+        total: float,
+        vmin: float | None,
+        vmax: float | None,
         counts: Sequence[int],
-        sums: Sequence[float],
-        mins: Sequence[float | None],
-        maxs: Sequence[float | None],
-        buckets: Sequence[Sequence[int]],
-    ) -> list[Any]:
-        """The value object of each histogram point (a list of them when split; None when it
-        has no observations or is dropped), its extremes checked and its buckets matching
-        `layout`. A column at a time: the loop is the hot path of histograms."""
-        mids, position, lower, upper = layout.mids, layout.position, layout.lower, layout.upper
-        inf, big, tiny = math.inf, MAX_MAGNITUDE, MIN_MAGNITUDE
-        out: list[Any] = []
-        append = out.append
-        for count, total, vmin, vmax, row in zip(counts, sums, mins, maxs, buckets, strict=True):
-            if not count:
-                append(None)
-                continue
-            values = list(compress(mids, row))
-            if not values:
-                self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-                append(None)
-                continue
-            # The outermost non-empty buckets, found from their midpoints (no Python loop).
-            first, last = position[values[0]], position[values[-1]]
-            lo, hi = lower[first], upper[last]
-            if vmin is None or vmin < lo or vmax is None or vmax > hi:
-                # absent, or loose (cumulative extremes after delta conversion): from buckets
-                if vmin is None or vmin < lo:
-                    vmin = lo if lo != -inf else min(upper[first], total / count)
-                if vmax is None or vmax > hi:
-                    vmax = hi if hi != inf else max(lower[last], total / count)
-                if vmin < -big or vmax > big:
-                    self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-                    append(None)
-                    continue
-            # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first]
-            # and vmax <= upper[last] by now): clamp their midpoints.
-            if first == last:
-                values[0] = (vmin + vmax) / 2
-            else:
-                b = upper[first]
-                values[0] = (vmin + (vmax if b > vmax else b)) / 2
-                a = lower[last]
-                values[-1] = ((vmin if a < vmin else a) + vmax) / 2
-            if vmin < tiny or total < tiny:
-                # only then can a value or the sum be a tiny non-zero magnitude
-                total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
-            nums = list(filter(None, row))
-            if len(values) <= MAX_VALUES_PER_ARRAY:
-                append(
-                    {
-                        "Values": values,
-                        "Counts": nums,
-                        "Count": count,
-                        "Sum": total,
-                        "Min": vmin,
-                        "Max": vmax,
-                    }
-                )
-            else:
-                nonzero = [i for i, c in enumerate(row) if c]
-                append(
-                    _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero)
-                )
-        return out
+    ) -> dict[str, Any] | list[dict[str, Any]] | None:
+        """The value object of a histogram point with observations (a list of them when
+        split, None when dropped), its extremes checked and its buckets matching `layout`."""
+        values = list(compress(layout.mids, counts))
+        if not values:
+            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
+            return None
+        # The outermost non-empty buckets, found from their midpoints (no Python loop).
+        position = layout.position
+        first, last = position[values[0]], position[values[-1]]
+        lower, upper = layout.lower, layout.upper
+        lo, hi = lower[first], upper[last]
+        if vmin is None or vmin < lo or vmax is None or vmax > hi:
+            # absent, or loose (cumulative extremes after delta conversion): from the buckets
+            if vmin is None or vmin < lo:
+                vmin = lo if lo != -math.inf else min(upper[first], total / count)
+            if vmax is None or vmax > hi:
+                vmax = hi if hi != math.inf else max(lower[last], total / count)
+            if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
+                self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+                return None
+        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
+        # vmax <= upper[last] by now): clamp their midpoints.
+        if first == last:
+            values[0] = (vmin + vmax) / 2
+        else:
+            b = upper[first]
+            values[0] = (vmin + (vmax if b > vmax else b)) / 2
+            a = lower[last]
+            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
+        if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
+            # only then can a value or the sum be a tiny non-zero magnitude
+            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
+        nums = list(filter(None, counts))
+        if len(values) <= MAX_VALUES_PER_ARRAY:
+            return {
+                "Values": values,
+                "Counts": nums,
+                "Count": count,
+                "Sum": total,
+                "Min": vmin,
+                "Max": vmax,
+            }
+        nonzero = [i for i, c in enumerate(counts) if c]
+        return _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero)
 
     def exp_histogram(
         self,
@@ -873,7 +856,11 @@ class EmfBatch:
                 )
             ]
             counts, sums, buckets = (list(c) for c in zip(*states, strict=True))
-        values = self._histogram_values(info, layout, counts, sums, mins, maxs, buckets)
+        value_of = self._histogram_value
+        values = [
+            value_of(info, layout, count, total, vmin, vmax, b) if count else None
+            for count, total, vmin, vmax, b in zip(counts, sums, mins, maxs, buckets, strict=True)
+        ]
         self._put_column(info, dims, times, values)
 
     def _dims_column(self, attrs: Sequence[Attributes], recurring: bool) -> list[_Dims]:

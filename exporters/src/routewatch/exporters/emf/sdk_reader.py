@@ -1,16 +1,12 @@
 """Reader over OpenTelemetry SDK `MetricsData`: walks it and feeds an `EmfBatch` directly.
 
 A data point's attributes are its aggregation's mapping, the same object export after export:
-create the batch with `stable_attributes=True`. A metric's points go to the batch as columns
-(each field of every point, taken in one C loop) unless they carry exemplars or their
-histogram buckets differ; then point by point.
+create the batch with `stable_attributes=True`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
-from operator import attrgetter, is_
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
@@ -27,19 +23,6 @@ from routewatch.exporters.emf.encode import EmfBatch
 STABLE_ATTRIBUTES = True
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
 _EMPTY: dict[str, Any] = {}
-_EXEMPLARS = attrgetter("exemplars")
-_NUMBER_FIELDS = attrgetter("attributes", "start_time_unix_nano", "time_unix_nano", "value")
-_HISTOGRAM_FIELDS = attrgetter(
-    "attributes",
-    "start_time_unix_nano",
-    "time_unix_nano",
-    "count",
-    "sum",
-    "min",
-    "max",
-    "bucket_counts",
-    "explicit_bounds",
-)
 
 
 def read_sdk_metrics(batch: EmfBatch, data: MetricsData) -> None:
@@ -55,27 +38,10 @@ def _trace_ids(exemplars: Sequence[Any]) -> list[str] | None:
     return ids or None
 
 
-def _plain(points: Sequence[Any]) -> bool:
-    """Points that go as columns: some, none with exemplars."""
-    return bool(points) and not any(map(_EXEMPLARS, points))
-
-
-def _columns(points: Sequence[Any], fields: attrgetter[Any]) -> list[Sequence[Any]]:
-    """The `fields` of every point, a column per field; attributes never None."""
-    columns: list[Sequence[Any]] = list(zip(*map(fields, points), strict=True))
-    if any(map(is_, columns[0], repeat(None))):
-        columns[0] = [a or _EMPTY for a in columns[0]]
-    return columns
-
-
 def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> None:
     if isinstance(data, Sum) and data.is_monotonic:
         info = batch.metric(name, unit, counter=True)
         cumulative = data.aggregation_temporality == _CUMULATIVE
-        if _plain(data.data_points):
-            attrs, starts, times, values = _columns(data.data_points, _NUMBER_FIELDS)
-            batch.sums(info, attrs, starts, times, values, cumulative)
-            return
         add_sum = batch.sum
         for p in data.data_points:
             add_sum(
@@ -90,10 +56,6 @@ def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> Non
     elif isinstance(data, Gauge | Sum):
         # Non-monotonic sums (up-down counters) are levels: sent as gauges.
         info = batch.metric(name, unit)
-        if _plain(data.data_points):
-            attrs, _, times, values = _columns(data.data_points, _NUMBER_FIELDS)
-            batch.gauges(info, attrs, times, values)
-            return
         gauge = batch.gauge
         for p in data.data_points:
             gauge(
@@ -106,16 +68,6 @@ def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> Non
     elif isinstance(data, Histogram):
         info = batch.metric(name, unit)
         cumulative = data.aggregation_temporality == _CUMULATIVE
-        if _plain(data.data_points):
-            attrs, starts, times, counts, sums, mins, maxs, buckets, bounds = _columns(
-                data.data_points, _HISTOGRAM_FIELDS
-            )
-            if bounds.count(bounds[0]) == len(bounds):
-                batch.histograms(
-                    info, attrs, starts, times, counts, sums, mins, maxs, bounds[0], buckets,
-                    cumulative,
-                )  # fmt: skip
-                return
         hist = batch.histogram
         for h in data.data_points:
             hist(
