@@ -132,21 +132,20 @@ class _Layer:
         self.infos: dict[str, MetricInfo] = {}
 
 
-class _Group:
-    """Metrics of one event-to-be. A name already in a layer goes to the next one (two scopes
-    emitting one name, split histograms), so each layer is written without overwriting."""
+class _Group(_Layer):
+    """Metrics of one event-to-be, and its first layer (where nearly every value goes). A name
+    already in a layer goes to the next one (two scopes emitting one name, split histograms),
+    so each layer is written without overwriting."""
 
-    __slots__ = ("dims", "infos", "layers", "namespace", "trace_ids", "ts", "values")
+    __slots__ = ("dims", "layers", "namespace", "trace_ids", "ts")
 
     def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
+        self.values = {}
+        self.infos = {}
         self.dims = dims
         self.ts = ts
         self.namespace = namespace
-        first = _Layer()
-        self.layers = [first]
-        # the first layer's, where nearly every value goes
-        self.values = first.values
-        self.infos = first.infos
+        self.layers: list[_Layer] = [self]
         self.trace_ids: list[str] | None = None
 
     def add_again(self, info: MetricInfo, value: Any) -> None:
