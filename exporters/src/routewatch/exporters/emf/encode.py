@@ -137,7 +137,7 @@ class _Group(_Layer):
     already in a layer goes to the next one (two scopes emitting one name, split histograms),
     so each layer is written without overwriting."""
 
-    __slots__ = ("dims", "layers", "namespace", "trace_ids", "ts")
+    __slots__ = ("dims", "more", "namespace", "trace_ids", "ts")
 
     def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
         self.values = {}
@@ -145,18 +145,22 @@ class _Group(_Layer):
         self.dims = dims
         self.ts = ts
         self.namespace = namespace
-        self.layers: list[_Layer] = [self]
+        # the layers after the first (not the group itself: no reference cycle)
+        self.more: list[_Layer] = []
         self.trace_ids: list[str] | None = None
+
+    def layers(self) -> list[_Layer]:
+        return [self, *self.more]
 
     def add_again(self, info: MetricInfo, value: Any) -> None:
         """Add a name that the first layer already has."""
         name = info.name
-        for layer in self.layers:
+        for layer in self.more:
             if name not in layer.values:
                 break
         else:
             layer = _Layer()
-            self.layers.append(layer)
+            self.more.append(layer)
         layer.values[name] = value
         layer.infos[name] = info
 
@@ -922,7 +926,7 @@ class EmfBatch:
         out: dict[Hashable, list[LogEvent]] = {}
         for ctx, group in self._groups:
             target = out.setdefault(self._context_dest[ctx], [])
-            for layer in group.layers:
+            for layer in group.layers():
                 if len(layer.values) <= MAX_METRICS_PER_DIRECTIVE:
                     self._render(target, group, layer.values, list(layer.infos.values()))
                     continue
