@@ -643,9 +643,11 @@ class EmfBatch:
             total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
         nums = list(filter(None, counts))
         if len(values) <= MAX_VALUES_PER_ARRAY:
+            # Tuples, which the garbage collector stops tracking once it sees they hold
+            # numbers only (as then the object): not traversed again while the batch lives.
             return {
-                "Values": values,
-                "Counts": nums,
+                "Values": tuple(values),
+                "Counts": tuple(nums),
                 "Count": count,
                 "Sum": total,
                 "Min": vmin,
