@@ -1,11 +1,14 @@
 """The EMF core: metric points in, CloudWatch Embedded Metric Format events out.
 
 Readers (`sdk_reader`, `otlp_reader`) walk their own data model and call an `EmfBatch`
-directly — resource, then metric, then its points — so neither converts into the other's
-form. Per metric, the unit, name check and declaration lookup are done once (`MetricInfo`);
-per attribute set, dimension sanitising is cached (SDK mappings also by identity); per point,
-the work is a few dict lookups and stores. Points sharing a destination, timestamp and
-attribute set become one event, as in otelcol-contrib's awsemfexporter.
+directly — resource, then metric, then its points, one at a time or a column at a time
+(`gauges`, `sums`, `histograms`: each field of every point of a metric) — so neither converts
+into the other's form. Per metric, the unit, name check and declaration lookup are done once
+(`MetricInfo`); per attribute set, dimension sanitising is cached (SDK mappings also by
+identity, and a recurring column of them by its identity); per point, the work is a few dict
+lookups and stores. Points sharing a destination, timestamp and attribute set become one
+event, as in otelcol-contrib's awsemfexporter; the events of a column of attribute sets are
+found once per batch and time, for all the metrics of that column.
 
 Limits are kept by splitting:
 - at most 100 metrics per event (so per directive);
@@ -66,7 +69,9 @@ TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
-_COLUMNS_LIMIT = 4096
+# The columns of dimensions remembered, bounded by their points: each holds its attribute
+# column too (two references a point).
+_COLUMNS_POINTS_LIMIT = 1_000_000
 _NEVER_CACHED: dict[int, Any] = {}
 DEFAULT_NAMESPACE = "default"
 
@@ -191,6 +196,7 @@ class EmfEncoder:
         # reader's column object that recurs (the OTLP reader's cached ones) needs no lookup
         # per point. The entry holds the column, so its id is not reused meanwhile.
         self._dims_columns: dict[tuple[int, int], tuple[Sequence[Attributes], list[_Dims]]] = {}
+        self._dims_columns_points = 0
 
     def batch(self, stable_attributes: bool = False) -> EmfBatch:
         """A batch for one export. `stable_attributes`: the reader's attribute mappings are
@@ -257,7 +263,7 @@ class EmfEncoder:
             if len(self._res_tokens) > _CACHE_LIMIT:
                 self._res_tokens.clear()
                 self._dims_cache.clear()
-                self._dims_columns.clear()
+                self._forget_dims_columns()
             token = self._res_tokens[res_key] = len(self._res_tokens) + 1
         return token
 
@@ -275,7 +281,7 @@ class EmfEncoder:
                 self._canonical.clear()
                 self.by_identity.clear()
                 # they hold dimensions no longer canonical: events would split
-                self._dims_columns.clear()
+                self._forget_dims_columns()
             found = self._dims_cache[key] = self._new_dims(resource, attrs)
         return found
 
@@ -305,10 +311,15 @@ class EmfEncoder:
         if found is not None and found[0] is column:
             return found[1]
         dims = compute(column)
-        if len(self._dims_columns) > _COLUMNS_LIMIT:
-            self._dims_columns.clear()
+        if self._dims_columns_points + len(dims) > _COLUMNS_POINTS_LIMIT:
+            self._forget_dims_columns()
+        self._dims_columns_points += len(dims)
         self._dims_columns[key] = (column, dims)
         return dims
+
+    def _forget_dims_columns(self) -> None:
+        self._dims_columns.clear()
+        self._dims_columns_points = 0
 
     def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
         merged: dict[str, Any] = {}
