@@ -15,16 +15,19 @@ way the same tuple objects for the same attributes, so create the batch with
 
 The whole request is parsed and checked before the first point reaches the batch, so bytes
 that are not a request raise `MalformedRequestError` having changed nothing (delta state
-included). Bytes that are a request but written unlike upb writes them are read as protobuf
-defines, as follows:
+included). Bytes that are a request but written otherwise than upb writes them are read as
+protobuf defines:
 - explicit-bucket arrays written unpacked: found (`otlp_view.unpacked_arrays`), and the request
-  is read from its re-serialisation;
-- a field written more than once in a point (protobuf keeps the last; only concatenating
-  serialised points produces it): its column is longer than the points, so the metric is read
-  point by point; `as_int` and `as_double` both in a point likewise.
+  is read from its re-serialisation by upb;
+- a field written more than once in a point (protobuf keeps the last scalar and concatenates
+  repeated fields; only concatenating serialised points produces it), a packed array in
+  several chunks: the column is longer than the points, so the metric is read point by point,
+  where the view keeps the last scalar and `packed` joins the chunks; `as_int` and
+  `as_double` both in a point likewise.
 Not detected: a field written twice in one point while another point of the same metric lacks
-it (so that the column has one entry per point). For times, values and bucket arrays the
-point lacking it is invalid OTLP; `read_otlp_metrics` reads even that as protobuf does.
+it, so that the column has as many entries as there are points. For a time, a value or a
+bucket array, the point that lacks it is invalid OTLP; `read_otlp_metrics` (from a message)
+reads even that as protobuf does.
 """
 
 from __future__ import annotations
