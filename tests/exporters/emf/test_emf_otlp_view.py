@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 
+import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -16,7 +17,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     ScopeMetrics,
 )
 
-from routewatch.exporters.emf.otlp_view import metrics_view, packed, unpack
+from routewatch.exporters.emf.otlp_view import PackedRows, metrics_view, packed, unpack
 
 
 def fixed64(field: int, value: int) -> bytes:
@@ -81,3 +82,15 @@ def test_empty_arrays_are_empty_bytes() -> None:
     point = view_point(request_of(HistogramDataPoint(count=0)))
     assert unpack("Q", packed(point.bucket_counts)) == ()
     assert unpack("d", packed(point.explicit_bounds)) == ()
+
+
+def test_packed_rows_read_as_the_rows_they_hold() -> None:
+    rows = [(1, 0, 2**64 - 1), (0, 0, 0), (7, 8, 9)]
+    packed_rows = PackedRows(b"".join(struct.pack("<3Q", *r) for r in rows), 3)
+    assert len(packed_rows) == 3
+    assert list(packed_rows) == rows
+    assert [packed_rows[i] for i in (0, 1, 2, -1, -3)] == [*rows, rows[-1], rows[0]]
+    assert packed_rows[1:] == rows[1:]
+    with pytest.raises(IndexError):
+        packed_rows[3]
+    assert list(PackedRows(b"", 3)) == []

@@ -51,6 +51,7 @@ from routewatch.exporters.emf.otlp_attributes import (
     attributes,
 )
 from routewatch.exporters.emf.otlp_view import (
+    PackedRows,
     RequestViews,
     canonical_payload,
     packed,
@@ -230,7 +231,7 @@ def _histogram_columns(
     if all_bounds.count(raw_bounds) != n or list(map(len, all_buckets)).count(size) != n:
         return None
     bounds = list(unpack("d", raw_bounds))
-    buckets = list(struct.Struct(f"<{size // 8}Q").iter_unpack(b"".join(all_buckets)))
+    buckets = PackedRows(b"".join(all_buckets), size // 8)
     return lambda batch: batch.histograms(
         batch.metric(name, unit),
         column,

@@ -23,8 +23,8 @@ has them is read from its re-serialisation by upb, which writes them packed
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
@@ -251,6 +251,34 @@ def unpacker(kind: str, size: int) -> Callable[[bytes], tuple[Any, ...]]:
             _STRUCTS.clear()
         found = _STRUCTS[key] = struct.Struct(f"<{size}{kind}").unpack
     return found
+
+
+class PackedRows(Sequence[tuple[int, ...]]):
+    """Rows of `width` fixed64 counts packed one after the other (every point's
+    `bucket_counts` of a metric), unpacked as they are read: the rows of a column are not
+    all alive at once, nor do they wait for the garbage collector."""
+
+    def __init__(self, packed_rows: bytes, width: int) -> None:
+        self._packed = packed_rows
+        self._struct = struct.Struct(f"<{width}Q")
+        self._len = len(packed_rows) // self._struct.size if width else 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, ...]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[int, ...] | list[tuple[int, ...]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if not -self._len <= index < self._len:
+            raise IndexError(index)
+        return self._struct.unpack_from(self._packed, (index % self._len) * self._struct.size)
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        return self._struct.iter_unpack(self._packed)
 
 
 def unpack(kind: str, raw: bytes) -> tuple[Any, ...]:
