@@ -652,13 +652,13 @@ class EmfBatch:
         if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
             # only then can a value or the sum be a tiny non-zero magnitude
             total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
-        nums = list(filter(None, counts))
+        nums = tuple(filter(None, counts))
         if len(values) <= MAX_VALUES_PER_ARRAY:
             # Tuples, which the garbage collector stops tracking once it sees they hold
             # numbers only (as then the object): not traversed again while the batch lives.
             return {
                 "Values": tuple(values),
-                "Counts": tuple(nums),
+                "Counts": nums,
                 "Count": count,
                 "Sum": total,
                 "Min": vmin,
@@ -1207,7 +1207,7 @@ def _exponential_buckets(
 
 def _split_buckets(
     values: list[float],
-    nums: list[int],
+    nums: Sequence[int],
     count: int,
     total: float,
     vmin: float,
