@@ -87,7 +87,7 @@ def test_empty_arrays_are_empty_bytes() -> None:
 def test_packed_rows_read_as_the_rows_they_hold() -> None:
     rows = [(1, 0, 2**64 - 1), (0, 0, 0), (7, 8, 9)]
     packed_rows = PackedRows(b"".join(struct.pack("<3Q", *r) for r in rows), 3)
-    assert len(packed_rows) == 3
+    assert (len(packed_rows), packed_rows.width) == (3, 3)
     assert list(packed_rows) == rows
     assert [packed_rows[i] for i in (0, 1, 2, -1, -3)] == [*rows, rows[-1], rows[0]]
     assert packed_rows[1:] == rows[1:]

@@ -853,7 +853,12 @@ class EmfBatch:
         size = layout.size
         if not (
             _plain_extremes(sums, mins, maxs)
-            and list(map(len, buckets)).count(size) == len(buckets)
+            # rows that know their width (the OTLP reader's, unpacked as read) are not
+            # unpacked to be measured
+            and (
+                getattr(buckets, "width", None) == size
+                or list(map(len, buckets)).count(size) == len(buckets)
+            )
         ):
             histogram = self.histogram
             for a, start, ts, count, total, vmin, vmax, b in zip(

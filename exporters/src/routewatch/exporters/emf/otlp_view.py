@@ -259,6 +259,7 @@ class PackedRows(Sequence[tuple[int, ...]]):
     all alive at once, nor do they wait for the garbage collector."""
 
     def __init__(self, packed_rows: bytes, width: int) -> None:
+        self.width = width
         self._packed = packed_rows
         self._struct = struct.Struct(f"<{width}Q")
         self._len = len(packed_rows) // self._struct.size if width else 0
