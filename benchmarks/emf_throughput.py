@@ -122,6 +122,14 @@ def make_metrics_data(points: int, metrics: int, seed: int) -> Any:
     return MetricsData([ResourceMetrics(resource, [scope], "")])
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages: the figures depend on its neighbours."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def cpu_seconds(run: Callable[[], object]) -> float:
     """CPU seconds of one call.
 
@@ -308,7 +316,7 @@ def main() -> int:
     print(
         f"{args.points} points ({args.metrics // 2} counters + {args.metrics // 2} histograms "
         f"of {len(DURATION_BOUNDS) + 1} buckets, delta), "
-        f"best CPU time of {args.repeats} alternating runs"
+        f"best CPU time of {args.repeats} alternating runs; load average {load_average()}"
     )
     ours, sink = routewatch_sdk_exporter(args)
     distro: DistroProcess | None = None
@@ -356,6 +364,7 @@ def main() -> int:
     elif not args.skip_distro:
         print(f"SDK path, aws-opentelemetry-distro: not measured ({distro_error})")
     if args.skip_collector:
+        print(f"load average at the end: {load_average()}")
         return 0
     print(
         f"collector path, OTLP request bytes (as the receiver hands them to awsemf) -> EMF: "
@@ -377,6 +386,7 @@ def main() -> int:
             f"{DISTRO_REFERENCE_RATE:,} points/s; collector path from bytes scaled to that "
             f"machine: {rate['collector_bytes'] / machine:,.0f} points/s, an estimate)"
         )
+    print(f"load average at the end: {load_average()}")
     return 0
 
 
