@@ -192,3 +192,7 @@ def test_malformed_bytes_are_refused_having_changed_nothing(case: str) -> None:
     later = wrap(counter_bytes(counter_point(8, time=T0 + 2 * 10**9).SerializeToString()))
     events, _ = from_bytes(encoder, later)
     assert [b'"requests":3' in message for _, message in events[None]] == [True]
+
+
+def test_empty_bytes_are_an_empty_request() -> None:
+    assert from_bytes(EmfEncoder(CONFIG), b"") == ({}, {})

@@ -33,7 +33,7 @@ reads even that as protobuf does.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -86,26 +86,30 @@ def read_otlp_metrics_bytes(batch: EmfBatch, payload: bytes, *, by_columns: bool
     get; the tests compare the two). Raises `MalformedRequestError`, having fed nothing, when
     `payload` is not a request."""
     try:
-        plan = _plan(RequestViews(payload), by_columns, check_arrays=True)
-        if plan is None:
-            plan = _plan(RequestViews(canonical_payload(payload)), by_columns, check_arrays=False)
+        views = RequestViews(payload)
+        if any(unpacked_arrays(metric) for metric in _metrics(views.columns)):
+            views = RequestViews(canonical_payload(payload))
+        plan = _plan(views, by_columns)
     except DecodeError as err:
         raise MalformedRequestError(
             f"malformed OTLP metrics request ({len(payload)} bytes): "
             f"not a serialised ExportMetricsServiceRequest: {err}"
         ) from err
-    for resource, reads in plan:  # type: ignore[union-attr]
+    for resource, reads in plan:
         batch.resource(resource)
         for read in reads:
             read(batch)
 
 
-def _plan(
-    views: RequestViews, by_columns: bool, *, check_arrays: bool
-) -> list[tuple[dict[str, Any], list[_Read]]] | None:
+def _metrics(view: Any) -> Iterator[Any]:
+    for rm in view.resource_metrics:
+        for sm in rm.scope_metrics:
+            yield from sm.metrics
+
+
+def _plan(views: RequestViews, by_columns: bool) -> list[tuple[dict[str, Any], list[_Read]]]:
     """What to feed, per resource: a reader per metric, its columns extracted and its
-    attributes decoded (so every parse error is raised here). None when `check_arrays` and a
-    metric has unpacked arrays."""
+    attributes decoded (so every parse error is raised here)."""
     plan = []
     resources = zip(views.columns.resource_metrics, views.attributes.resource_metrics, strict=True)
     for r, (rm, rm_attrs) in enumerate(resources):
@@ -114,8 +118,6 @@ def _plan(
         for s, (sm, sm_attrs) in enumerate(scopes):
             metrics = zip(sm.metrics, sm_attrs.metrics, strict=True)
             for m, (metric, metric_attrs) in enumerate(metrics):
-                if check_arrays and unpacked_arrays(metric):
-                    return None
                 column = _column(metric_attrs)
                 read = _columns_reader(metric, column) if by_columns else None
                 if read is None:
