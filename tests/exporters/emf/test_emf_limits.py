@@ -468,3 +468,17 @@ def test_each_cause_is_logged_once_and_counted_always(caplog: pytest.LogCaptureF
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
     assert any("(nan)" in m for m in messages) and any("(inf)" in m for m in messages)
+
+
+def test_names_and_values_that_look_like_json_render_as_they_are() -> None:
+    """Events are rendered many at a time and cut apart: names that hold what separates
+    them there must not cut an event."""
+    batch = encoder().batch()
+    names = ['a},{"b', "}", "{", '"},{"', "plain"]
+    for i, name in enumerate(names):
+        for route in ("direct", "mcp},{x"):
+            batch.gauge(batch.metric(name, "1"), {"route": route}, TS + i, float(i))
+    out = events(batch)
+    assert sorted((e["route"], n, e[n]) for e in out for n in metric_names(e)) == sorted(
+        (route, name, float(i)) for i, name in enumerate(names) for route in ("direct", "mcp},{x")
+    )

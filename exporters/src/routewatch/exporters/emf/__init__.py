@@ -37,7 +37,11 @@ from routewatch.exporters.emf.config import (
 from routewatch.exporters.emf.delta import DeltaTracker
 from routewatch.exporters.emf.destination import Destinations, fill_placeholders
 from routewatch.exporters.emf.encode import EmfBatch, EmfEncoder, LogEvent
-from routewatch.exporters.emf.otlp_reader import read_otlp_metrics
+from routewatch.exporters.emf.otlp_reader import (
+    MalformedRequestError,
+    read_otlp_metrics,
+    read_otlp_metrics_bytes,
+)
 from routewatch.exporters.emf.sdk_exporter import CloudWatchEMFMetricExporter
 from routewatch.exporters.emf.sdk_reader import read_sdk_metrics
 from routewatch.exporters.emf.stats import Stats
@@ -52,10 +56,12 @@ __all__ = [
     "EmfEncoder",
     "LabelMatcher",
     "LogEvent",
+    "MalformedRequestError",
     "MetricDeclaration",
     "MetricDescriptor",
     "Stats",
     "fill_placeholders",
     "read_otlp_metrics",
+    "read_otlp_metrics_bytes",
     "read_sdk_metrics",
 ]

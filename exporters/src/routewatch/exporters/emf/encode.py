@@ -1,11 +1,14 @@
 """The EMF core: metric points in, CloudWatch Embedded Metric Format events out.
 
 Readers (`sdk_reader`, `otlp_reader`) walk their own data model and call an `EmfBatch`
-directly — resource, then metric, then its points — so neither converts into the other's
-form. Per metric, the unit, name check and declaration lookup are done once (`MetricInfo`);
-per attribute set, dimension sanitising is cached (SDK mappings also by identity); per point,
-the work is a few dict lookups and stores. Points sharing a destination, timestamp and
-attribute set become one event, as in otelcol-contrib's awsemfexporter.
+directly — resource, then metric, then its points, one at a time or a column at a time
+(`gauges`, `sums`, `histograms`: each field of every point of a metric) — so neither converts
+into the other's form. Per metric, the unit, name check and declaration lookup are done once
+(`MetricInfo`); per attribute set, dimension sanitising is cached (SDK mappings also by
+identity, and a recurring column of them by its identity); per point, the work is a few dict
+lookups and stores. Points sharing a destination, timestamp and attribute set become one
+event, as in otelcol-contrib's awsemfexporter; the events of a column of attribute sets are
+found once per batch and time, for all the metrics of that column.
 
 Limits are kept by splitting:
 - at most 100 metrics per event (so per directive);
@@ -33,6 +36,7 @@ What cannot be valid is sanitised or dropped, counted in `Stats` and logged once
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import compress
 from typing import Any
@@ -65,6 +69,9 @@ TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
+# The columns of dimensions remembered, bounded by their points: each holds its attribute
+# column too (two references a point).
+_COLUMNS_POINTS_LIMIT = 1_000_000
 _NEVER_CACHED: dict[int, Any] = {}
 DEFAULT_NAMESPACE = "default"
 
@@ -104,13 +111,20 @@ class _Dims:
     (without declarations) its dimension sets. One object per distinct set (per encoder), so
     event groups are found by identity."""
 
-    __slots__ = ("key", "keys", "props", "sets")
+    __slots__ = ("_json", "key", "keys", "props", "sets")
 
     def __init__(self, props: dict[str, str], keys: tuple[str, ...]) -> None:
         self.props = props
         self.keys = keys
         self.key = tuple(sorted(props.items()))
         self.sets: DimensionSets | None = None
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        """The properties as JSON members with a trailing comma (`"k":"v",`), or b""."""
+        if self._json is None:
+            self._json = orjson.dumps(self.props)[1:-1] + b"," if self.props else b""
+        return self._json
 
 
 class _Layer:
@@ -123,32 +137,35 @@ class _Layer:
         self.infos: dict[str, MetricInfo] = {}
 
 
-class _Group:
-    """Metrics of one event-to-be. A name already in a layer goes to the next one (two scopes
-    emitting one name, split histograms), so each layer is written without overwriting."""
+class _Group(_Layer):
+    """Metrics of one event-to-be, and its first layer (where nearly every value goes). A name
+    already in a layer goes to the next one (two scopes emitting one name, split histograms),
+    so each layer is written without overwriting."""
 
-    __slots__ = ("dims", "infos", "layers", "namespace", "trace_ids", "ts", "values")
+    __slots__ = ("dims", "more", "namespace", "trace_ids", "ts")
 
     def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
+        self.values = {}
+        self.infos = {}
         self.dims = dims
         self.ts = ts
         self.namespace = namespace
-        first = _Layer()
-        self.layers = [first]
-        # the first layer's, where nearly every value goes
-        self.values = first.values
-        self.infos = first.infos
+        # the layers after the first (not the group itself: no reference cycle)
+        self.more: list[_Layer] = []
         self.trace_ids: list[str] | None = None
+
+    def layers(self) -> list[_Layer]:
+        return [self, *self.more]
 
     def add_again(self, info: MetricInfo, value: Any) -> None:
         """Add a name that the first layer already has."""
         name = info.name
-        for layer in self.layers:
+        for layer in self.more:
             if name not in layer.values:
                 break
         else:
             layer = _Layer()
-            self.layers.append(layer)
+            self.more.append(layer)
         layer.values[name] = value
         layer.infos[name] = info
 
@@ -175,6 +192,11 @@ class EmfEncoder:
         self._res_tokens: dict[Hashable, int] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
         self._layouts: dict[tuple[float, ...], _Layout] = {}
+        # (resource token, id of a column of attributes) -> (the column, its dimensions): a
+        # reader's column object that recurs (the OTLP reader's cached ones) needs no lookup
+        # per point. The entry holds the column, so its id is not reused meanwhile.
+        self._dims_columns: dict[tuple[int, int], tuple[Sequence[Attributes], list[_Dims]]] = {}
+        self._dims_columns_points = 0
 
     def batch(self, stable_attributes: bool = False) -> EmfBatch:
         """A batch for one export. `stable_attributes`: the reader's attribute mappings are
@@ -241,6 +263,7 @@ class EmfEncoder:
             if len(self._res_tokens) > _CACHE_LIMIT:
                 self._res_tokens.clear()
                 self._dims_cache.clear()
+                self._forget_dims_columns()
             token = self._res_tokens[res_key] = len(self._res_tokens) + 1
         return token
 
@@ -257,6 +280,8 @@ class EmfEncoder:
                 self._dims_cache.clear()
                 self._canonical.clear()
                 self.by_identity.clear()
+                # they hold dimensions no longer canonical: events would split
+                self._forget_dims_columns()
             found = self._dims_cache[key] = self._new_dims(resource, attrs)
         return found
 
@@ -271,6 +296,30 @@ class EmfEncoder:
             self.by_identity.clear()
         self.by_identity[id(attrs)] = (attrs, found)
         return found
+
+    def dims_column(
+        self,
+        token: int,
+        column: Sequence[Attributes],
+        compute: Callable[[Sequence[Attributes]], list[_Dims]],
+    ) -> list[_Dims]:
+        """The dimensions of each attribute set of `column` (`compute`d on first sight),
+        remembered by the column's identity: for readers whose columns are immutable objects
+        that recur (the OTLP reader's cached ones), so that their points need no lookup."""
+        key = (token, id(column))
+        found = self._dims_columns.get(key)
+        if found is not None and found[0] is column:
+            return found[1]
+        dims = compute(column)
+        if self._dims_columns_points + len(dims) > _COLUMNS_POINTS_LIMIT:
+            self._forget_dims_columns()
+        self._dims_columns_points += len(dims)
+        self._dims_columns[key] = (column, dims)
+        return dims
+
+    def _forget_dims_columns(self) -> None:
+        self._dims_columns.clear()
+        self._dims_columns_points = 0
 
     def _new_dims(self, resource: Mapping[str, Any] | None, attrs: Attributes) -> _Dims:
         merged: dict[str, Any] = {}
@@ -400,6 +449,8 @@ class EmfBatch:
         stable = stable_attributes and not encoder.config.resource_to_telemetry_conversion
         self._by_id = encoder.by_identity if stable else _NEVER_CACHED
         self._dims = encoder.dims_by_identity if stable else encoder.dims
+        self._group_columns: dict[tuple[int, int, int], tuple[list[_Dims], list[_Group]]] = {}
+        self._directive_json: dict[tuple[Any, ...], bytes] = {}
         self._stats = encoder.stats
         self._delta = encoder.delta
         self._plain = not encoder.config.metric_declarations
@@ -552,11 +603,29 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
+        value = self._histogram_value(info, layout, count, total, vmin, vmax, counts)
+        if type(value) is dict:
+            self._add(info, dims, ts, value, trace_ids)
+        elif value is not None:
+            for obj in value:
+                self._add(info, dims, ts, obj, trace_ids)
+
+    def _histogram_value(
+        self,
+        info: MetricInfo,
+        layout: _Layout,
+        count: int,
+        total: float,
+        vmin: float | None,
+        vmax: float | None,
+        counts: Sequence[int],
+    ) -> dict[str, Any] | list[dict[str, Any]] | None:
+        """The value object of a histogram point with observations (a list of them when
+        split, None when dropped), its extremes checked and its buckets matching `layout`."""
         values = list(compress(layout.mids, counts))
         if not values:
             self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-            return
-        nums = list(filter(None, counts))
+            return None
         # The outermost non-empty buckets, found from their midpoints (no Python loop).
         position = layout.position
         first, last = position[values[0]], position[values[-1]]
@@ -570,7 +639,7 @@ class EmfBatch:
                 vmax = hi if hi != math.inf else max(lower[last], total / count)
             if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
                 self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-                return
+                return None
         # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
         # vmax <= upper[last] by now): clamp their midpoints.
         if first == last:
@@ -583,20 +652,20 @@ class EmfBatch:
         if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
             # only then can a value or the sum be a tiny non-zero magnitude
             total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
+        nums = tuple(filter(None, counts))
         if len(values) <= MAX_VALUES_PER_ARRAY:
-            obj = {
-                "Values": values,
+            # Tuples, which the garbage collector stops tracking once it sees they hold
+            # numbers only (as then the object): not traversed again while the batch lives.
+            return {
+                "Values": tuple(values),
                 "Counts": nums,
                 "Count": count,
                 "Sum": total,
                 "Min": vmin,
                 "Max": vmax,
             }
-            self._add(info, dims, ts, obj, trace_ids)
-            return
         nonzero = [i for i, c in enumerate(counts) if c]
-        for obj in _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero):
-            self._add(info, dims, ts, obj, trace_ids)
+        return _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero)
 
     def exp_histogram(
         self,
@@ -701,6 +770,173 @@ class EmfBatch:
         total, vmin, vmax = stats  # type: ignore[assignment]
         self._add(info, dims, ts, {"Count": count, "Sum": total, "Min": vmin, "Max": vmax}, None)
 
+    # -- reader interface, a metric's points at a time ------------------------------------------
+    # The same results as the per-point methods, point for point (a metric whose points are
+    # not all plain goes through them); each argument is a column: one item per point.
+    # `recurring`: `attrs` is an immutable object that the reader passes again for the same
+    # attribute sets (the OTLP reader's cached columns), so its dimensions are remembered by
+    # its identity.
+
+    def gauges(
+        self,
+        info: MetricInfo,
+        attrs: Sequence[Attributes],
+        times: Sequence[int],
+        values: Sequence[float],
+        *,
+        recurring: bool = False,
+    ) -> None:
+        """The points of a gauge (or non-monotonic sum), without exemplars."""
+        if not info.valid:
+            return
+        if not _sendable(values):
+            gauge = self.gauge
+            for a, ts, value in zip(attrs, times, values, strict=True):
+                gauge(info, a, ts, value)
+            return
+        self._put_column(info, self._dims_column(attrs, recurring), times, values)
+
+    def sums(
+        self,
+        info: MetricInfo,
+        attrs: Sequence[Attributes],
+        starts: Sequence[int],
+        times: Sequence[int],
+        values: Sequence[float],
+        cumulative: bool,
+        *,
+        recurring: bool = False,
+    ) -> None:
+        """The points of a monotonic sum, without exemplars (`starts` only matter when
+        `cumulative`)."""
+        if not info.valid:
+            return
+        if not _sendable(values):
+            add_sum = self.sum
+            for a, start, ts, value in zip(attrs, starts, times, values, strict=True):
+                add_sum(info, a, start, ts, value, cumulative)
+            return
+        dims = self._dims_column(attrs, recurring)
+        if cumulative:
+            number, res_key, name = self._delta.number, self._res_key, info.name
+            deltas = [
+                number((res_key, name, d.key), start, ts, value)
+                for d, start, ts, value in zip(dims, starts, times, values, strict=True)
+            ]
+            self._put_column(info, dims, times, deltas)
+            return
+        self._put_column(info, dims, times, values)
+
+    def histograms(
+        self,
+        info: MetricInfo,
+        attrs: Sequence[Attributes],
+        starts: Sequence[int],
+        times: Sequence[int],
+        counts: Sequence[int],
+        sums: Sequence[float],
+        mins: Sequence[float | None],
+        maxs: Sequence[float | None],
+        bounds: Sequence[float],
+        buckets: Sequence[Sequence[int]],
+        cumulative: bool,
+        *,
+        recurring: bool = False,
+    ) -> None:
+        """The points of an explicit-bucket histogram whose points share `bounds`, without
+        exemplars (`buckets`: each point's bucket counts)."""
+        if not (info.valid and attrs):
+            return
+        layout = info.layout
+        if bounds is not info.bounds or layout is None:
+            layout = self._enc.layout(info, bounds)
+        size = layout.size
+        if not (
+            _plain_extremes(sums, mins, maxs)
+            # rows that know their width (the OTLP reader's, unpacked as read) are not
+            # unpacked to be measured
+            and (
+                getattr(buckets, "width", None) == size
+                or list(map(len, buckets)).count(size) == len(buckets)
+            )
+        ):
+            histogram = self.histogram
+            for a, start, ts, count, total, vmin, vmax, b in zip(
+                attrs, starts, times, counts, sums, mins, maxs, buckets, strict=True
+            ):
+                histogram(info, a, start, ts, count, total, vmin, vmax, bounds, b, cumulative)
+            return
+        dims = self._dims_column(attrs, recurring)
+        if cumulative:
+            delta, res_key, name = self._delta.histogram, self._res_key, info.name
+            states = [
+                delta((res_key, name, d.key), start, ts, (count, total, tuple(b)))
+                or (0, 0.0, ())  # nothing to send: no count
+                for d, start, ts, count, total, b in zip(
+                    dims, starts, times, counts, sums, buckets, strict=True
+                )
+            ]
+            counts, sums, buckets = (list(c) for c in zip(*states, strict=True))
+        value_of = self._histogram_value
+        values = [
+            value_of(info, layout, count, total, vmin, vmax, b) if count else None
+            for count, total, vmin, vmax, b in zip(counts, sums, mins, maxs, buckets, strict=True)
+        ]
+        self._put_column(info, dims, times, values)
+
+    def _dims_column(self, attrs: Sequence[Attributes], recurring: bool) -> list[_Dims]:
+        if recurring:
+            return self._enc.dims_column(self._res_token, attrs, self._new_dims_column)
+        return self._new_dims_column(attrs)
+
+    def _new_dims_column(self, attrs: Sequence[Attributes]) -> list[_Dims]:
+        by_id, dims, token, resource = self._by_id, self._dims, self._res_token, self._resource
+        return [
+            dims(token, resource, a) if (entry := by_id.get(id(a))) is None else entry[1]
+            for a in attrs
+        ]
+
+    def _put_column(
+        self, info: MetricInfo, dims: list[_Dims], times: Sequence[int], values: Sequence[Any]
+    ) -> None:
+        """`values[i]` (None: nothing to send; a list: the parts of a split histogram) into
+        the event of `dims[i]` at `times[i]`. When every point has one value and the points
+        share their time, their events are found a column at a time, and that column of
+        events is reused by the next metrics of the same attribute sets."""
+        if not values:
+            return
+        ts = times[0]
+        if len(times) == times.count(ts) and None not in values and list not in map(type, values):
+            name = info.name
+            for group, value in zip(self._groups_column(dims, ts), values, strict=True):
+                known = group.values
+                if name in known:
+                    group.add_again(info, value)
+                else:
+                    known[name] = value
+                    group.infos[name] = info
+            return
+        add = self._add
+        for d, ts, value in zip(dims, times, values, strict=True):
+            if value is None:
+                continue
+            if type(value) is list:
+                for part in value:
+                    add(info, d, ts, part, None)
+            else:
+                add(info, d, ts, value, None)
+
+    def _groups_column(self, dims: list[_Dims], ts_ns: int) -> list[_Group]:
+        key = (self._ctx, ts_ns, id(dims))
+        found = self._group_columns.get(key)
+        if found is not None and found[0] is dims:
+            return found[1]
+        slot = self._slot if ts_ns == self._slot_ts else self._select(ts_ns)
+        groups = [slot.get(d) or self._new_group(slot, d, ts_ns) for d in dims]
+        # the entry holds `dims`, so that its id is not reused during the batch
+        self._group_columns[key] = (dims, groups)
+        return groups
+
     # -- output -----------------------------------------------------------------------------
 
     def events(self) -> dict[Hashable, list[LogEvent]]:
@@ -708,7 +944,7 @@ class EmfBatch:
         out: dict[Hashable, list[LogEvent]] = {}
         for ctx, group in self._groups:
             target = out.setdefault(self._context_dest[ctx], [])
-            for layer in group.layers:
+            for layer in group.layers():
                 if len(layer.values) <= MAX_METRICS_PER_DIRECTIVE:
                     self._render(target, group, layer.values, list(layer.infos.values()))
                     continue
@@ -728,28 +964,23 @@ class EmfBatch:
         values: dict[str, Any],
         infos: list[MetricInfo],
     ) -> None:
-        props = group.dims.props
+        dims = group.dims
+        props = dims.props
         if not props.keys().isdisjoint(values):
             values, infos = self._without_conflicts(props, values, infos)
             if not infos:
                 return
-        root: dict[str, Any] = dict(props)
-        root.update(values)
-        if self._plain:
-            directives = [
-                {
-                    "Namespace": group.namespace,
-                    "Dimensions": group.dims.sets,
-                    "Metrics": [info.entry for info in infos],
-                }
-            ]
-        else:
-            directives = self._declared_directives(group, infos)
+        # The event's JSON is orjson's rendering of {**props, **values, traceIds, _aws}, put
+        # together from parts (the keys are distinct): the attributes' part is rendered once
+        # per attribute set, the directives once per set of metrics, the values per event.
+        parts = [b"{", dims.json(), orjson.dumps(values)[1:-1]]
         if group.trace_ids:
-            root[TRACE_IDS_KEY] = group.trace_ids
+            parts += (b',"traceIds":', orjson.dumps(group.trace_ids))
+        directives = self._directives(group, infos)
         if directives:
-            root["_aws"] = {"Timestamp": group.ts, "CloudWatchMetrics": directives}
-        data = orjson.dumps(root)
+            parts += (b',"_aws":{"Timestamp":%d,"CloudWatchMetrics":' % group.ts, directives, b"}")
+        parts.append(b"}")
+        data = b"".join(parts)
         if len(data) <= MAX_EVENT_BYTES:
             target.append((group.ts, data))
         elif len(infos) > 1:
@@ -758,6 +989,22 @@ class EmfBatch:
                 self._render(target, group, {i.name: values[i.name] for i in part}, part)
         else:
             self._stats.count(DROPPED_POINTS, "event_too_large", detail=infos[0].name)
+
+    def _directives(self, group: _Group, infos: list[MetricInfo]) -> bytes:
+        """The JSON of the event's `CloudWatchMetrics` (empty when there is none)."""
+        if not self._plain:
+            declared = self._declared_directives(group, infos)
+            return orjson.dumps(declared) if declared else b""
+        key = (group.namespace, group.dims.sets, *infos)
+        found = self._directive_json.get(key)
+        if found is None:
+            directive = {
+                "Namespace": group.namespace,
+                "Dimensions": group.dims.sets,
+                "Metrics": [info.entry for info in infos],
+            }
+            found = self._directive_json[key] = orjson.dumps([directive])
+        return found
 
     def _without_conflicts(
         self, props: dict[str, str], values: dict[str, Any], infos: list[MetricInfo]
@@ -793,10 +1040,7 @@ class EmfBatch:
         # Keyed by the nanosecond time (points of one collection share it); the event's
         # Timestamp is in milliseconds.
         slot = self._slot if ts_ns == self._slot_ts else self._select(ts_ns)
-        group = slot.get(dims)
-        if group is None:
-            group = slot[dims] = _Group(dims, ts_ns // 1_000_000, self._namespace)
-            self._groups.append((self._ctx, group))
+        group = slot.get(dims) or self._new_group(slot, dims, ts_ns)
         name = info.name
         values = group.values
         if name in values:
@@ -806,6 +1050,11 @@ class EmfBatch:
             group.infos[name] = info
         if trace_ids:
             self._trace_ids(group, trace_ids)
+
+    def _new_group(self, slot: dict[_Dims, _Group], dims: _Dims, ts_ns: int) -> _Group:
+        group = slot[dims] = _Group(dims, ts_ns // 1_000_000, self._namespace)
+        self._groups.append((self._ctx, group))
+        return group
 
     def _select(self, ts_ns: int) -> dict[_Dims, _Group]:
         key = (self._ctx, ts_ns)
@@ -887,6 +1136,40 @@ class EmfBatch:
         return vmin, vmax
 
 
+def _sendable(values: Sequence[float]) -> bool:
+    """Whether every value goes out as it is (see `EmfBatch._value`), in C loops: none NaN
+    (which makes the sum NaN), none of magnitude 2**63 or more, none tiny but not zero."""
+    total = sum(values)
+    return (
+        total == total
+        and max(map(abs, values), default=0) < _INT_SAFE
+        and min(map(abs, filter(None, values)), default=MIN_MAGNITUDE) >= MIN_MAGNITUDE
+    )
+
+
+def _in_range(values: Sequence[float]) -> bool:
+    total = sum(values)  # NaN when any is
+    return total == total and min(values) >= -MAX_MAGNITUDE and max(values) <= MAX_MAGNITUDE
+
+
+def _plain_extremes(
+    sums: Sequence[float], mins: Sequence[float | None], maxs: Sequence[float | None]
+) -> bool:
+    """Whether `EmfBatch._extremes` would pass every point's sum, min and max as they are:
+    sums in range, and min <= max in range for every point or no min and max at all."""
+    if not sums or not _in_range(sums):
+        return not sums
+    if mins.count(None) == len(mins) and maxs.count(None) == len(maxs):
+        return True
+    return (
+        None not in mins
+        and None not in maxs
+        and _in_range(mins)  # type: ignore[arg-type]
+        and _in_range(maxs)  # type: ignore[arg-type]
+        and all(map(operator.le, mins, maxs))  # type: ignore[arg-type]
+    )
+
+
 def _event_time(event: LogEvent) -> int:
     return event[0]
 
@@ -929,7 +1212,7 @@ def _exponential_buckets(
 
 def _split_buckets(
     values: list[float],
-    nums: list[int],
+    nums: Sequence[int],
     count: int,
     total: float,
     vmin: float,

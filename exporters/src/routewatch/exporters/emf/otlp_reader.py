@@ -1,21 +1,43 @@
-"""Reader over OTLP protobuf `ExportMetricsServiceRequest`: feeds an `EmfBatch` directly.
+"""Reader over OTLP metrics requests: feeds an `EmfBatch` directly.
 
-It reads the request through views of it (`otlp_view.RequestViews`): a metric whose points
-all carry the fields its kind needs (nearly always) is read a column at a time, each column
-one C call; other metrics point by point (attributes and bucket arrays as bytes either way).
-Point attributes come, a metric at a time, from a process-wide `AttributeColumns` cache keyed
-by the metric in the attributes view, and else point by point from a process-wide
-`AttributeCache` (see `otlp_attributes`): either way the same tuple object for the same
-attributes, so create the batch with `stable_attributes=True`.
+Two entry points, one path: `read_otlp_metrics_bytes` reads a serialised
+`ExportMetricsServiceRequest` (as a receiver gets it off the wire) straight into views of it
+(`otlp_view.RequestViews`), parsed from those bytes once each; `read_otlp_metrics` serialises
+a request message and reads the bytes.
+
+A metric whose points all carry the fields its kind needs (nearly always) is read a column at
+a time, each column one C call, and handed to the batch as columns; other metrics point by
+point (attributes and bucket arrays as bytes either way). Point attributes come, a metric at a
+time, from a process-wide `AttributeColumns` cache keyed by the metric in the attributes view,
+and else point by point from a process-wide `AttributeCache` (see `otlp_attributes`): either
+way the same tuple objects for the same attributes, so create the batch with
+`stable_attributes=True`.
+
+The whole request is parsed and checked before the first point reaches the batch, so bytes
+that are not a request raise `MalformedRequestError` having changed nothing (delta state
+included). Bytes that are a request but written otherwise than upb writes them are read as
+protobuf defines:
+- explicit-bucket arrays written unpacked: found (`otlp_view.unpacked_arrays`), and the request
+  is read from its re-serialisation by upb;
+- a field written more than once in a point (protobuf keeps the last scalar and concatenates
+  repeated fields; only concatenating serialised points produces it), a packed array in
+  several chunks: the column is longer than the points, so the metric is read point by point,
+  where the view keeps the last scalar and `packed` joins the chunks; `as_int` and
+  `as_double` both in a point likewise.
+Not detected: a field written twice in one point while another point of the same metric lacks
+it, so that the column has as many entries as there are points. For a time, a value or a
+bucket array, the point that lacks it is invalid OTLP; `read_otlp_metrics` (from a message)
+reads even that as protobuf does.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
-from itertools import repeat
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -28,32 +50,82 @@ from routewatch.exporters.emf.otlp_attributes import (
     AttributeColumns,
     attributes,
 )
-from routewatch.exporters.emf.otlp_view import RequestViews, unpack, unpacker
+from routewatch.exporters.emf.otlp_view import (
+    PackedRows,
+    RequestViews,
+    canonical_payload,
+    packed,
+    unpack,
+    unpacked_arrays,
+    unpacker,
+)
 
 STABLE_ATTRIBUTES = True
 _ATTRIBUTES = AttributeCache()
 COLUMNS = AttributeColumns()
 
 _CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+# Feeds one metric's points to a batch.
+_Read = Callable[[EmfBatch], None]
+
+
+class MalformedRequestError(ValueError):
+    """The bytes are not a serialised `ExportMetricsServiceRequest`."""
 
 
 def read_otlp_metrics(
     batch: EmfBatch, request: ExportMetricsServiceRequest, *, by_columns: bool = True
 ) -> None:
-    """Feed every point of `request` to `batch`. `by_columns=False`: every metric point by
-    point (what metrics whose columns are not full get; the tests compare the two)."""
-    views = RequestViews(request)
+    """Feed every point of `request` to `batch` (for callers that hold a message)."""
+    read_otlp_metrics_bytes(batch, request.SerializeToString(), by_columns=by_columns)
+
+
+def read_otlp_metrics_bytes(batch: EmfBatch, payload: bytes, *, by_columns: bool = True) -> None:
+    """Feed every point of the serialised `ExportMetricsServiceRequest` `payload` to `batch`.
+    `by_columns=False`: every metric point by point (what metrics whose columns are not full
+    get; the tests compare the two). Raises `MalformedRequestError`, having fed nothing, when
+    `payload` is not a request."""
+    try:
+        views = RequestViews(payload)
+        if any(unpacked_arrays(metric) for metric in _metrics(views.columns)):
+            views = RequestViews(canonical_payload(payload))
+        plan = _plan(views, by_columns)
+    except DecodeError as err:
+        raise MalformedRequestError(
+            f"malformed OTLP metrics request ({len(payload)} bytes): "
+            f"not a serialised ExportMetricsServiceRequest: {err}"
+        ) from err
+    for resource, reads in plan:
+        batch.resource(resource)
+        for read in reads:
+            read(batch)
+
+
+def _metrics(view: Any) -> Iterator[Any]:
+    for rm in view.resource_metrics:
+        for sm in rm.scope_metrics:
+            yield from sm.metrics
+
+
+def _plan(views: RequestViews, by_columns: bool) -> list[tuple[dict[str, Any], list[_Read]]]:
+    """What to feed, per resource: a reader per metric, its columns extracted and its
+    attributes decoded (so every parse error is raised here)."""
+    plan = []
     resources = zip(views.columns.resource_metrics, views.attributes.resource_metrics, strict=True)
     for r, (rm, rm_attrs) in enumerate(resources):
-        batch.resource(attributes(rm.resource.attributes))
+        reads: list[_Read] = []
         scopes = zip(rm.scope_metrics, rm_attrs.scope_metrics, strict=True)
         for s, (sm, sm_attrs) in enumerate(scopes):
             metrics = zip(sm.metrics, sm_attrs.metrics, strict=True)
             for m, (metric, metric_attrs) in enumerate(metrics):
                 column = _column(metric_attrs)
-                if not (by_columns and _read_columns(batch, metric, column)):
+                read = _columns_reader(metric, column) if by_columns else None
+                if read is None:
                     by_points = views.points.resource_metrics[r].scope_metrics[s].metrics[m]
-                    _read_metric(batch, by_points, column)
+                    read = partial(_read_metric, metric=by_points, column=column)
+                reads.append(read)
+        plan.append((attributes(rm.resource.attributes), reads))
+    return plan
 
 
 def _column(metric: Any) -> AttributeColumn:
@@ -76,90 +148,106 @@ def _full(n: int, *columns: Any) -> bool:
     return all(len(c) == n for c in columns)
 
 
-def _read_columns(batch: EmfBatch, metric: Any, column: AttributeColumn) -> bool:
-    """Feed the points of `metric` (of the columns view) if its columns allow (False, having
-    fed nothing, if not): metrics without points; monotonic sums, gauges and explicit-bucket
+def _columns_reader(metric: Any, column: AttributeColumn) -> _Read | None:
+    """A reader of `metric` (of the columns view) a column at a time, if its columns allow
+    (None if not): metrics without points; monotonic sums, gauges and explicit-bucket
     histograms without exemplars, whose points all have their time, value or count and
     buckets (and start time if cumulative)."""
     kind = metric.WhichOneof("data")
+    name, unit = metric.name, metric.unit
     n = len(column)
     if not n:
         # no points: only the metric's name check (no per-point view needed for that)
-        if kind is not None:
-            monotonic = kind == "sum" and metric.sum.is_monotonic
-            batch.metric(metric.name, metric.unit, counter=monotonic)
-        return True
+        if kind is None:
+            return _nothing
+        monotonic = kind == "sum" and metric.sum.is_monotonic
+        return lambda batch: _declare(batch, name, unit, monotonic)
     if kind not in ("sum", "gauge", "histogram"):
-        return False
+        return None
     data = getattr(metric, kind)
     cols = data.data_points
     if cols.exemplars:
-        return False
+        return None
     # delta conversion (which needs start times) for monotonic sums and histograms
     converts = kind == "histogram" or (kind == "sum" and data.is_monotonic)
     cumulative = converts and data.aggregation_temporality == _CUMULATIVE
     times = cols.time_unix_nano[:]
     # the start time only matters to delta conversion
-    starts = cols.start_time_unix_nano[:] if cumulative else repeat(0, n)
-    if not _full(n, times) or (cumulative and not _full(n, starts)):
-        return False
+    starts = cols.start_time_unix_nano[:] if cumulative else [0] * n
+    if not _full(n, times, starts):
+        return None
     if kind == "histogram":
-        return _read_histogram_columns(batch, metric, data, cols, column, starts, times)
-    values = cols.as_double[:]
-    if not _full(n, values):
-        values = cols.as_int[:]  # whichever each point has: all the one or all the other
-        if not _full(n, values):
-            return False
+        return _histogram_columns(name, unit, cols, column, starts, times, cumulative)
+    # whichever each point has: all the one or all the other (a point with both is read by
+    # points, where the last one written wins, as protobuf has it)
+    doubles, ints = cols.as_double[:], cols.as_int[:]
+    if len(doubles) + len(ints) != n or not (_full(n, doubles) or _full(n, ints)):
+        return None
+    values = doubles or ints
     if kind == "sum" and data.is_monotonic:
-        info = batch.metric(metric.name, metric.unit, counter=True)
-        add_sum = batch.sum
-        for attrs, start, ts, value in zip(column, starts, times, values, strict=True):
-            add_sum(info, attrs, start, ts, value, cumulative, None)
-    else:
-        # Gauges, and non-monotonic sums (levels such as up-down counters).
-        info = batch.metric(metric.name, metric.unit)
-        gauge = batch.gauge
-        for attrs, ts, value in zip(column, times, values, strict=True):
-            gauge(info, attrs, ts, value, None)
-    return True
+        return lambda batch: batch.sums(
+            batch.metric(name, unit, counter=True),
+            column,
+            starts,
+            times,
+            values,
+            cumulative,
+            recurring=True,
+        )
+    # Gauges, and non-monotonic sums (levels such as up-down counters).
+    return lambda batch: batch.gauges(
+        batch.metric(name, unit), column, times, values, recurring=True
+    )
 
 
-def _read_histogram_columns(
-    batch: EmfBatch,
-    metric: Any,
-    data: Any,
+def _nothing(batch: EmfBatch) -> None:
+    pass
+
+
+def _declare(batch: EmfBatch, name: str, unit: str, counter: bool) -> None:
+    batch.metric(name, unit, counter=counter)
+
+
+def _histogram_columns(
+    name: str,
+    unit: str,
     cols: Any,
     column: AttributeColumn,
-    starts: Any,
+    starts: list[int],
     times: list[int],
-) -> bool:
+    cumulative: bool,
+) -> _Read | None:
     n = len(column)
     counts, all_bounds, all_buckets = cols.count[:], cols.explicit_bounds[:], cols.bucket_counts[:]
     if not _full(n, counts, all_bounds, all_buckets):
-        return False
+        return None
     # optional fields: in every point, or in none
     sums = cols.sum[:] or [0.0] * n
     mins, maxs = cols.min[:] or [None] * n, cols.max[:] or [None] * n
     if not _full(n, sums, mins, maxs):
-        return False
+        return None
     # One layout for all the points (the common case; else point by point): the same bounds,
     # and one more count than bounds in each point, so all counts unpack in one call.
     raw_bounds = all_bounds[0]
     size = len(raw_bounds) + 8
     if all_bounds.count(raw_bounds) != n or list(map(len, all_buckets)).count(size) != n:
-        return False
+        return None
     bounds = list(unpack("d", raw_bounds))
-    rows = struct.Struct(f"<{size // 8}Q").iter_unpack(b"".join(all_buckets))
-    info = batch.metric(metric.name, metric.unit)
-    cumulative = data.aggregation_temporality == _CUMULATIVE
-    histogram = batch.histogram
-    for attrs, start, ts, count, total, vmin, vmax, bucket_counts in zip(
-        column, starts, times, counts, sums, mins, maxs, rows, strict=True
-    ):
-        histogram(
-            info, attrs, start, ts, count, total, vmin, vmax, bounds, bucket_counts, cumulative
-        )
-    return True
+    buckets = PackedRows(b"".join(all_buckets), size // 8)
+    return lambda batch: batch.histograms(
+        batch.metric(name, unit),
+        column,
+        starts,
+        times,
+        counts,
+        sums,
+        mins,
+        maxs,
+        bounds,
+        buckets,
+        cumulative,
+        recurring=True,
+    )
 
 
 def _value(point: Any) -> float:
@@ -218,16 +306,17 @@ def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:
         counts_of = unpacker("Q", 1)
         points = hdata.data_points
         for h, attrs in zip(points, column, strict=True):
-            raw = h.explicit_bounds
+            raw = packed(h.explicit_bounds)
             if raw != raw_bounds:
                 # points of a metric share their bounds: the same list object for the core
                 raw_bounds = raw
                 bounds = list(unpack("d", raw))
                 counts_of = unpacker("Q", len(bounds) + 1)
+            raw_counts = packed(h.bucket_counts)
             try:
-                counts = counts_of(h.bucket_counts)
+                counts = counts_of(raw_counts)
             except struct.error:  # not one more count than bounds: the core counts it
-                counts = unpack("Q", h.bucket_counts)
+                counts = unpack("Q", raw_counts)
             histogram(
                 info,
                 attrs,

@@ -8,23 +8,30 @@ field keeps its number, type and name), with two fields read another way:
 
 - a data point's `attributes` are `repeated bytes`: each KeyValue's wire bytes, so a tuple of
   them is an exact, hashable key for the decoded attributes (`otlp_attributes`);
-- an explicit-bucket point's `bucket_counts` and `explicit_bounds` are `bytes`: the packed
-  array as it is on the wire, unpacked with `struct` in one call.
+- an explicit-bucket point's `bucket_counts` and `explicit_bounds` are `repeated bytes`: the
+  packed array as it is on the wire (one chunk, or several that `packed` joins), unpacked with
+  `struct` in one call.
 
-`metrics_view` parses the view from the request's serialisation by upb, which writes proto3
-repeated scalars packed (one length-delimited field), whatever encoding the request came in:
-so those `bytes` fields always hold the whole arrays (a test pins it). The view's
-`resource_metrics` is field 1, as in both `ExportMetricsServiceRequest` and `MetricsData`.
+Packed is how every encoder writes them (upb, Go, Java), but parsers must also accept them
+unpacked (one field per element): such elements have another wire type than the view's
+`bytes`, so they are unknown fields of the view. `unpacked_arrays` finds them; a request that
+has them is read from its re-serialisation by upb, which writes them packed
+(`canonical_payload`). The views' `resource_metrics` is field 1, as in both
+`ExportMetricsServiceRequest` and `MetricsData`.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
+from google.protobuf.unknown_fields import UnknownFieldSet
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
@@ -61,7 +68,6 @@ def _view_file() -> descriptor_pb2.FileDescriptorProto:
                 f.ClearField("type_name")
             elif f.name in as_bytes:
                 f.type = field.TYPE_BYTES
-                f.label = field.LABEL_OPTIONAL
                 f.ClearField("options")
         for nested in message.nested_type:
             rewrite(nested)
@@ -129,10 +135,13 @@ def _columns_file(view: descriptor_pb2.FileDescriptorProto) -> descriptor_pb2.Fi
                 f.label = field.LABEL_OPTIONAL
         if message.name in _POINTS:
             del message.oneof_decl[:]
-            # attributes come from the attributes view: left unknown here, which parses faster
-            columns = [f for f in message.field if f.name != "attributes"]
-            del message.field[:]
-            message.field.extend(columns)
+            if message.name not in _PACKED_AS_BYTES:
+                # Attributes come from the attributes view: left unknown here, which parses
+                # faster. Kept where arrays are read as bytes, so that an unknown field there
+                # is an unpacked array (`unpacked_arrays`).
+                columns = [f for f in message.field if f.name != "attributes"]
+                del message.field[:]
+                message.field.extend(columns)
             for f in message.field:
                 f.ClearField("oneof_index")
                 f.ClearField("proto3_optional")
@@ -167,19 +176,44 @@ def _view_classes() -> tuple[type[Message], type[Message], type[Message]]:
 MetricsView, AttributesView, ColumnsView = _view_classes()
 
 
-def metrics_view(request: Message) -> Any:
-    """The view of an `ExportMetricsServiceRequest` (or `MetricsData`)."""
-    return MetricsView.FromString(request.SerializeToString())
+def metrics_view(request: Message | bytes) -> Any:
+    """The view of an `ExportMetricsServiceRequest` (or `MetricsData`), or of its bytes."""
+    payload = request if isinstance(request, bytes) else request.SerializeToString()
+    return MetricsView.FromString(payload)
+
+
+def packed(chunks: Sequence[bytes]) -> bytes:
+    """A packed array of a point of the view (`bucket_counts`, `explicit_bounds`) as one bytes
+    object: nearly always its one chunk."""
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def canonical_payload(payload: bytes) -> bytes:
+    """The request re-serialised by upb: packed arrays, each field once. Raises `DecodeError`
+    when `payload` is not an `ExportMetricsServiceRequest`."""
+    return ExportMetricsServiceRequest.FromString(payload).SerializeToString()
+
+
+def unpacked_arrays(columns: Any) -> bool:
+    """Whether a metric of the columns view has explicit-bucket arrays written unpacked on the
+    wire (or fields this schema does not know) in any of its points: the unknown fields of
+    its merged points (the columns view declares every field of those, attributes included,
+    so nothing else is unknown there)."""
+    return columns.WhichOneof("data") == "histogram" and bool(
+        len(UnknownFieldSet(columns.histogram.data_points))
+    )
 
 
 class RequestViews:
-    """The views of one request, all parsed from one serialisation, so that resources,
-    scopes, metrics and points are in the same order in each:
+    """The views of one request (`payload`: its serialisation; a message is serialised), all
+    parsed from the same bytes, so that resources, scopes, metrics and points are in the same
+    order in each:
 
     - `columns`: the view with each metric's points merged into one message, whose every
-      field but the attributes is a column (`repeated`): a column holds one value per point
-      exactly when its length is the number of points (upb writes a field of a point at most
-      once, and leaves out proto3 zero values and absent optional fields). Read a metric
+      field is a column (`repeated`; number points' attributes are left unknown, which parses
+      faster): a column holds one value per point when its length is the number of points
+      (encoders write a field of a point at most once, and leave out proto3 zero values and
+      absent optional fields; see `otlp_reader` for bytes written otherwise). Read a metric
       from there when its columns are full, and per point from `points` otherwise.
     - `attributes`: nothing but the points' attributes, so that a metric of it serialises to
       an exact key for the attributes of all its points (`AttributeColumns`); its points'
@@ -187,10 +221,12 @@ class RequestViews:
     - `points`: the view (`MetricsView`), parsed on first use.
     """
 
-    def __init__(self, request: Message) -> None:
-        self._payload = request.SerializeToString()
-        self.columns: Any = ColumnsView.FromString(self._payload)
-        self.attributes: Any = AttributesView.FromString(self._payload)
+    def __init__(self, payload: bytes | Message) -> None:
+        if not isinstance(payload, bytes):
+            payload = payload.SerializeToString()
+        self.payload = payload
+        self.columns: Any = ColumnsView.FromString(payload)
+        self.attributes: Any = AttributesView.FromString(payload)
         # the rest of the request is unknown fields there: not part of the keys
         self.attributes.DiscardUnknownFields()
         self._points: Any = None
@@ -198,7 +234,7 @@ class RequestViews:
     @property
     def points(self) -> Any:
         if self._points is None:
-            self._points = MetricsView.FromString(self._payload)
+            self._points = MetricsView.FromString(self.payload)
         return self._points
 
 
@@ -215,6 +251,35 @@ def unpacker(kind: str, size: int) -> Callable[[bytes], tuple[Any, ...]]:
             _STRUCTS.clear()
         found = _STRUCTS[key] = struct.Struct(f"<{size}{kind}").unpack
     return found
+
+
+class PackedRows(Sequence[tuple[int, ...]]):
+    """Rows of `width` fixed64 counts packed one after the other (every point's
+    `bucket_counts` of a metric), unpacked as they are read: the rows of a column are not
+    all alive at once, nor do they wait for the garbage collector."""
+
+    def __init__(self, packed_rows: bytes, width: int) -> None:
+        self.width = width
+        self._packed = packed_rows
+        self._struct = struct.Struct(f"<{width}Q")
+        self._len = len(packed_rows) // self._struct.size if width else 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, ...]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[int, ...] | list[tuple[int, ...]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        if not -self._len <= index < self._len:
+            raise IndexError(index)
+        return self._struct.unpack_from(self._packed, (index % self._len) * self._struct.size)
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        return self._struct.iter_unpack(self._packed)
 
 
 def unpack(kind: str, raw: bytes) -> tuple[Any, ...]:
