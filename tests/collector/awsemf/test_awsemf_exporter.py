@@ -29,9 +29,17 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from support.moto import MotoServer, moto_server
 
-from routewatch.collector.component import ComponentID, CreateSettings, Kind, Signal
+from routewatch.collector.component import (
+    ComponentID,
+    CreateSettings,
+    Encoded,
+    Kind,
+    Signal,
+    accepts_encoded,
+    deliver,
+)
 from routewatch.collector.confmap import decode
-from routewatch.collector.errors import ConfigError, RetryableError
+from routewatch.collector.errors import ConfigError, PermanentError, RetryableError
 from routewatch.collector.exporters.awsemf import FACTORY, TYPE, Config, create_default_config
 from routewatch.collector.telemetry import Telemetry
 
@@ -346,3 +354,48 @@ async def test_refused_request_leaves_delta_state_for_its_retry(moto: MotoServer
     )["events"]
     values = [json.loads(e["message"]).get("requests") for e in got]
     assert [v for v in values if v is not None] == [10, 5]
+
+
+async def test_request_bytes_give_the_same_events_as_the_message(tmp_path: Path) -> None:
+    """Behind the otlp receiver and batch, awsemf is handed the request's wire bytes."""
+    data = request(
+        {"service.name": "router"},
+        [counter("c", 2, {"route": "mcp"}), duration({"route": "direct"}, trace_id=b"\x01" * 16)],
+    )
+    outputs = []
+    for name, form in (
+        ("message", data),
+        ("bytes", Encoded(Signal.METRICS, data.SerializeToString(), 2)),
+    ):
+        path = tmp_path / f"{name}.jsonl"
+        cfg = config({"output_destination": "file", "file_path": str(path), "namespace": "N"})
+        exporter = FACTORY.create[Signal.METRICS](settings(), cfg, None)
+        assert accepts_encoded(exporter)
+        await exporter.start(_Host())
+        if isinstance(form, Encoded):
+            await deliver(exporter, None, form)
+        else:
+            await exporter.consume(form)
+        await exporter.shutdown()
+        outputs.append([json.loads(line) for line in path.read_text().splitlines()])
+    by_message, by_bytes = outputs
+    assert len(by_bytes) == 2 and by_bytes == by_message
+
+
+async def test_malformed_bytes_are_refused_for_good_and_the_next_request_goes_through(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "emf.jsonl"
+    telemetry = Telemetry()
+    cfg = config({"output_destination": "file", "file_path": str(path), "namespace": "N"})
+    exporter = FACTORY.create[Signal.METRICS](settings(telemetry), cfg, None)
+    await exporter.start(_Host())
+    with pytest.raises(PermanentError, match="malformed OTLP metrics request"):
+        await deliver(exporter, None, Encoded(Signal.METRICS, b"\x0a\x05\x0a\x03", 1))
+    good = request({}, [counter("c", 1, {"route": "cache"})])
+    await deliver(exporter, None, Encoded(Signal.METRICS, good.SerializeToString(), 1))
+    await exporter.shutdown()
+    (event,) = [json.loads(line) for line in path.read_text().splitlines()]
+    assert event["c"] == 1
+    failed = telemetry.value("otelcol_exporter_send_failed_metric_points", {"exporter": TYPE})
+    assert failed == 1

@@ -25,9 +25,12 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-from routewatch.collector.component import CreateSettings, Data, Host, Signal
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+
+from routewatch.collector.component import CreateSettings, Data, Encoded, Host, Signal
 from routewatch.collector.errors import PermanentError, RetryableError
 from routewatch.collector.exporterhelper import new_exporter
 from routewatch.collector.exporters.awsemf.config import Config
@@ -38,7 +41,12 @@ from routewatch.exporters.cloudwatch_logs import (
     new_logs_client,
 )
 from routewatch.exporters.emf import DeltaTracker, Destinations, EmfEncoder, Stats
-from routewatch.exporters.emf.otlp_reader import STABLE_ATTRIBUTES, read_otlp_metrics
+from routewatch.exporters.emf.otlp_reader import (
+    STABLE_ATTRIBUTES,
+    MalformedRequestError,
+    read_otlp_metrics,
+    read_otlp_metrics_bytes,
+)
 from routewatch.exporters.emf.sinks import CloudWatchLogsSink, EmfSink, LineSink
 
 METRIC_PREFIX = "otelcol_exporter_awsemf_"
@@ -76,8 +84,15 @@ class AwsEmfExporter:
         self._lock = threading.Lock()
         self._sink: EmfSink | None = None
         self.buffer: LogBuffer | None = None
+        # Requests that came as bytes stay bytes: the reader parses them once, into its views.
         self.component = new_exporter(
-            settings, config, Signal.METRICS, self._push, start=self._start, shutdown=self._stop
+            settings,
+            config,
+            Signal.METRICS,
+            self._push,
+            start=self._start,
+            shutdown=self._stop,
+            accepts_encoded=True,
         )
 
     def _count(self, counter: str, reason: str, n: int) -> None:
@@ -117,18 +132,26 @@ class AwsEmfExporter:
         except Exception as err:
             raise PermanentError(f"exporters::{self._settings.id}: {err}") from err
 
-    async def _push(self, data: Data) -> None:
+    async def _push(self, data: Data | Encoded) -> None:
         if self._sink is None:
             raise RetryableError(f"{self._settings.id}: not started")
         await asyncio.to_thread(self._export, data)
 
-    def _export(self, data: Any) -> None:
+    def _export(self, data: Data | Encoded) -> None:
         with self._lock:
             sink = self._sink
             if sink is None:
                 raise RetryableError(f"{self._settings.id}: shut down")
             batch = self._encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
-            read_otlp_metrics(batch, data)
+            try:
+                if isinstance(data, Encoded):
+                    read_otlp_metrics_bytes(batch, data.payload)
+                elif isinstance(data, ExportMetricsServiceRequest):
+                    read_otlp_metrics(batch, data)
+                else:  # the exporter helper refuses other signals before this
+                    raise PermanentError(f"{self._settings.id}: not a metrics request")
+            except MalformedRequestError as err:  # nothing was fed: no state to undo
+                raise PermanentError(f"{self._settings.id}: {err}") from err
             try:
                 sink.write(batch.events())
             except Exception as err:
