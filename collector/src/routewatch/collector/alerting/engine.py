@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from routewatch.collector.alerting.nflog import (
     NotifiedAlert,
 )
 from routewatch.collector.alerting.rules import Rule, RuleSet
-from routewatch.collector.alerting.series import Converter
+from routewatch.collector.alerting.series import Converter, Observation
 from routewatch.collector.alerting.silence import SilenceConfig, Silences
 from routewatch.collector.alerting.snapshot import decoded, stored_items
 from routewatch.collector.alerting.state import AlertState, State, alert_labels, step
@@ -100,6 +100,10 @@ class Engine:
         for rw in self.windows.values():
             for metric in rw.rule.metrics():
                 self._targets.setdefault(metric, []).append(Target(rw, metric))
+        # Metrics whose histogram buckets some rule reads (the others need only counts).
+        self._bucket_metrics = frozenset(
+            r.config.metric for r in settings.rules.rules if r.config.kind == "quantile"
+        )
         self.states: dict[str, AlertState] = {}
         self._index: dict[str, dict[SeriesKey, str]] = {name: {} for name in self.rules}
         # Alerts to save: after a transition (`_dirty`, every tick), or when only their value,
@@ -150,13 +154,27 @@ class Engine:
     def ingest(self, request: ExportMetricsServiceRequest, tick: Tick) -> Touched:
         """Add a metrics request to the windows; the series it touched, per rule."""
         touched: Touched = {}
-        targets = self._targets
-        for obs in self.converter.observations(request, targets):
-            for target in targets[obs.metric]:
-                key = target.accept(obs, tick.now)
-                if key is not None:
-                    touched.setdefault(target.rw.rule.name, set()).add(key)
+        self.ingest_observations(self.observations(request), tick, touched)
         return touched
+
+    def observations(self, request: ExportMetricsServiceRequest) -> Iterator[Observation]:
+        """The request's observations of metrics some rule reads, read as they are consumed
+        (`ingest_observations` can take them a slice at a time)."""
+        return self.converter.observations(request, self._targets, self._bucket_metrics)
+
+    def ingest_observations(
+        self, observations: Iterable[Observation], tick: Tick, touched: Touched
+    ) -> None:
+        """Add observations to the windows; adds the series they touched to `touched`."""
+        now, targets = tick.now, self._targets
+        for obs in observations:
+            for target in targets[obs.metric]:
+                key = target.accept(obs, now)
+                if key is not None:
+                    keys = touched.get(target.name)
+                    if keys is None:
+                        keys = touched[target.name] = set()
+                    keys.add(key)
 
     def evaluate(self, tick: Tick, touched: Touched | None = None) -> None:
         """Step the alerts of every series (`touched` None), or only of the series given."""
