@@ -194,7 +194,7 @@ class Engine:
         min_samples = rule.config.min_samples
         warming = now - self.started_at < rule.span
         absent = rule.config.kind == "absent"
-        severity_for = rule.severity_for
+        crosses = rule.crosses
         cutoff = now - rule.span
         time_dependent, compute = rw.time_dependent, rw.compute
         if keys is None:
@@ -208,15 +208,16 @@ class Engine:
             if entries and entries[0][0] <= cutoff:
                 window.evict(cutoff)
             if window.dirty or time_dependent:
-                window.reading = compute(window, now)
-                window.dirty = window.stepped = False
-            reading, changed = window.reading, not window.stepped
+                reading = window.reading = compute(window, now)
+                window.dirty, changed = False, True
+            else:
+                reading, changed = window.reading, not window.stepped
             window.stepped = True
             fp = index.get(key)
             if fp is None:
                 # No alert: only a new reading that crosses a threshold can start one.
-                value = reading.value
-                if not changed or value is None or (not absent and severity_for(value) is None):
+                value = reading[0]
+                if not changed or value is None or (not absent and not crosses(value)):
                     continue
                 current = None
             else:

@@ -22,8 +22,8 @@ from routewatch.collector.alerting.buckets import (
     Bounds,
     histogram_quantile,
     merge_packed,
+    packed_quantile,
     quantile_of_cumulative,
-    unpack,
 )
 from routewatch.collector.alerting.rules import Rule
 from routewatch.collector.alerting.series import (
@@ -47,11 +47,14 @@ class Reading(NamedTuple):  # a tuple: built for every changed series on every t
 
 
 NO_DATA = Reading(None, 0.0)
+# Reading's own constructor is a Python function; tuple.__new__ builds the same in C.
+_reading = tuple.__new__
 
 
 class SeriesWindow:
     __slots__ = (
         "aux",
+        "bucket",
         "dirty",
         "entries",
         "first_seen",
@@ -83,6 +86,7 @@ class SeriesWindow:
         self.hb: Bounds | None = None
         self.hc = 0
         self.hists: dict[Bounds, int] = {}
+        self.bucket = 0  # where the quantile fell last time (a hint, see packed_quantile)
 
     def add(
         self, t: float, amount: float, detail: object, exemplars: tuple[tuple[float, str], ...]
@@ -207,8 +211,13 @@ class RuleWindows:
             self.series.move_to_end(key)
         window.gauge = obs.kind == "gauge"
         window.add(t, amount, detail, obs.exemplars if exemplars is None else exemplars)
-        if len(window.entries) > MAX_ENTRIES:
-            window.evict(window.entries[0][0])
+        entries = window.entries
+        if entries[0][0] <= now - self.span:
+            # What left the span goes while the window is at hand (the evaluation would
+            # evict it anyway, and no reading is taken without evicting first).
+            window.evict(now - self.span)
+        if len(entries) > MAX_ENTRIES:
+            window.evict(entries[0][0])
             self.dropped_points += 1
         return key
 
@@ -277,9 +286,8 @@ class RuleWindows:
             bounds, cumulative = merge_packed({**window.hists, window.hb: window.hc})
             value = quantile_of_cumulative(self._q, bounds, cumulative)
         else:
-            bounds = window.hb
-            value = quantile_of_cumulative(self._q, bounds, unpack(window.hc, len(bounds)))
-        return Reading(value, window.total)
+            value, window.bucket = packed_quantile(self._q, window.hb, window.hc, window.bucket)
+        return _reading(Reading, (value, window.total))
 
     def _ratio(self, window: SeriesWindow, now: float) -> Reading:
         num, den = window.total, window.aux
