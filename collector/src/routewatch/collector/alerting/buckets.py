@@ -62,8 +62,8 @@ def packed_quantile(q: float, bounds: Bounds, packed: int, hint: int) -> tuple[f
         if rank <= upto and upto > 0:
             return _interpolate(bounds, 0, rank, 0, upto), 0
     cumulative = unpack(packed, n)
-    i, below = _bucket(cumulative, rank)
-    return _interpolate(bounds, i, rank, below, cumulative[i]), i
+    i, below_i = _bucket(cumulative, rank)
+    return _interpolate(bounds, i, rank, below_i, cumulative[i]), i
 
 
 def quantile_of_cumulative(q: float, bounds: Bounds, cumulative: Sequence[float]) -> float | None:
@@ -91,10 +91,7 @@ def _bucket(cumulative: Sequence[float], rank: float) -> tuple[int, float]:
 
 def _interpolate(bounds: Bounds, i: int, rank: float, below: float, upto: float) -> float | None:
     upper = bounds[i]
-    if i:
-        lower = bounds[i - 1]
-    else:
-        lower = 0.0 if upper > 0 else upper
+    lower = bounds[i - 1] if i else (0.0 if upper > 0 else upper)
     if upper == INF:
         return lower if i else None
     return lower + (upper - lower) * (rank - below) / (upto - below)
