@@ -164,10 +164,13 @@ class Engine:
 
     def ingest_observations(
         self, observations: Iterable[Observation], tick: Tick, touched: Touched
-    ) -> None:
-        """Add observations to the windows; adds the series they touched to `touched`."""
+    ) -> int:
+        """Add observations to the windows; adds the series they touched to `touched`. How
+        many observations there were."""
         now, targets = tick.now, self._targets
+        taken = 0
         for obs in observations:
+            taken += 1
             for target in targets[obs.metric]:
                 key = target.accept(obs, now)
                 if key is not None:
@@ -175,6 +178,7 @@ class Engine:
                     if keys is None:
                         keys = touched[target.name] = set()
                     keys.add(key)
+        return taken
 
     def evaluate(self, tick: Tick, touched: Touched | None = None) -> None:
         """Step the alerts of every series (`touched` None), or only of the series given."""
