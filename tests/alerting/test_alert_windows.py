@@ -226,6 +226,16 @@ def test_out_of_range_exponential_scale_is_skipped_not_raised() -> None:
     assert reading(engine, T0).value == pytest.approx(12.0)
 
 
+def test_a_histogram_point_too_large_to_sum_is_skipped_not_raised() -> None:
+    engine = engine_for({**yaml.safe_load(LATENCY_RULE), "by": []})
+    huge = PointSpec({}, T0, start=T0 - 10, bounds=[1.0], counts=[2**60, 0])
+    fine = PointSpec({}, T0, start=T0 - 10, bounds=[1.0], counts=[0, 10])
+    request = metrics_request("hybrid_routing.request.duration", "histogram", [huge, fine], "delta")
+    engine.ingest(request, Tick(T0))
+    assert engine.converter.invalid_points == 1
+    assert reading(engine, T0).value == 1.0  # only `fine`: every observation above 1.0
+
+
 def test_a_flooded_series_keeps_a_bounded_number_of_points() -> None:
     from routewatch.collector.alerting import windows
 

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import sub
-from typing import Literal
+from typing import Any, Literal
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -76,7 +76,7 @@ AttributeItems = tuple[tuple[str, str], ...]
 class LabelSet:
     labels: dict[str, str]  # resource attributes overlaid by point attributes; read-only
     stream: AttributeItems  # the point attributes, sorted: part of a cumulative stream's key
-    memo: dict[object, object]  # per rule target: what it derived from `labels`
+    memo: dict[object, Any]  # per rule target: what it derived from `labels` (its Route)
 
 
 @dataclass(slots=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
 
 from routewatch.collector.alerting.series import Observation
 from routewatch.collector.alerting.windows import RuleWindows, SeriesKey
@@ -66,13 +65,12 @@ class Target:
     def accept(self, obs: Observation, now: float) -> SeriesKey | None:
         """The series the observation went to, or None when the rule does not take it."""
         memo = obs.label_set.memo  # routes are worked out once per label set
-        found = memo.get(self, _UNSEEN)
-        route = self.route(obs.labels) if found is _UNSEEN else found
-        if found is _UNSEEN:
-            memo[self] = route
+        route = memo.get(self, _UNSEEN)
+        if route is _UNSEEN:
+            route = memo[self] = self.route(obs.labels)
         if route is None:
             return None
-        key, a, b = cast(Route, route)
+        key, a, b = route
         rw, kind = self.rw, self.kind
         if kind == "quantile":
             if obs.hist is None:
