@@ -40,6 +40,7 @@ PERSIST_FAILED_METRIC = "routewatch_alerts_persist_failed"
 EVALUATION_METRIC = "routewatch_alerts_evaluation_duration_seconds"
 # Observations ingested (and their series evaluated) per hold of the event loop: about 5 ms.
 INGEST_SLICE = 1000
+FIRST_SLICE = 100
 
 
 class AlertsConnector:
@@ -144,6 +145,9 @@ class AlertsConnector:
             raise RetryableError(f"{self.settings.id}: not started")
         observations = engine.observations(data)
         touched_any = False
+        # The first slice is small: it runs in the same step of the event loop as the
+        # receiver's parsing of the whole export, and a small export fits in it whole.
+        size = FIRST_SLICE
         while True:
             # A slice at a time, letting go of the loop and the lock in between: a big export
             # (10,000s of points) must not hold up a small one that crosses a threshold, nor
@@ -151,10 +155,8 @@ class AlertsConnector:
             async with self._lock:
                 tick = Tick(self.clock())
                 touched: Touched = {}
-                taken = engine.ingest_observations(
-                    islice(observations, INGEST_SLICE), tick, touched
-                )
-                done = taken < INGEST_SLICE
+                taken = engine.ingest_observations(islice(observations, size), tick, touched)
+                done, size = taken < size, INGEST_SLICE
                 if touched:
                     touched_any = True
                     self._after_ingest(engine, tick, touched)
