@@ -154,6 +154,7 @@ class RuleWindows:
         self._by = tuple(c.by) if c.by is not None else None
         self.span = rule.span
         self._q = c.quantile or 0.0
+        self._complement = c.complement
         self.time_dependent = c.baseline_window is not None or c.kind == "absent"
         self.compute = {
             "quantile": self._quantile,
@@ -294,7 +295,7 @@ class RuleWindows:
         if den <= 0:
             return Reading(None, den)
         value = num / den
-        return Reading(1.0 - value if self.rule.config.complement else value, den)
+        return _reading(Reading, (1.0 - value if self._complement else value, den))
 
     def _absent(self, window: SeriesWindow, now: float) -> Reading:
         return Reading(now - window.last_seen, 1.0)
