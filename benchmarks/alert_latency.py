@@ -16,7 +16,8 @@
    machine's wall clock. Each crossing is a new series (its own fingerprint and group), with
    `for: 0`, `group_wait: 0` and the 10,000 healthy series loaded. Target: p99 under 250 ms.
    Three variants: nothing else arriving; all 10,000 series re-exported every `--background`
-   seconds meanwhile (a crossing that arrives during such an ingest waits for it); and a
+   seconds meanwhile (the connector ingests such an export in slices, so a crossing that
+   arrives meanwhile waits for the slice in progress, not for the whole export); and a
    default `batch` processor before the connector (its 200 ms timeout adds to every alert).
    The background exports come over their own connection, as other apps' do.
 
