@@ -211,21 +211,25 @@ class Engine:
             entries = window.entries
             if entries and entries[0][0] <= cutoff:
                 window.evict(cutoff)
+            reading: Reading | None = None
             if window.dirty or time_dependent:
-                reading = window.reading = compute(window, now)
+                reading = compute(window, now)
+                window.value, window.samples = reading
                 window.dirty, changed = False, True
             else:
-                reading, changed = window.reading, not window.stepped
+                changed = not window.stepped
             window.stepped = True
             fp = index.get(key)
             if fp is None:
                 # No alert: only a new reading that crosses a threshold can start one.
-                value = reading[0]
+                value = window.value
                 if not changed or value is None or (not absent and not crosses(value)):
                     continue
                 current = None
             else:
                 current = states.get(fp)
+            if reading is None:
+                reading = Reading(window.value, window.samples)
             seen.add(key)
             self._step(rule, key, current, reading, min_samples, warming, now)
         if keys is not None:

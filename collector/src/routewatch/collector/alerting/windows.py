@@ -63,9 +63,10 @@ class SeriesWindow:
         "hc",
         "hists",
         "last_seen",
-        "reading",
+        "samples",
         "stepped",
         "total",
+        "value",
     )
 
     def __init__(self, now: float) -> None:
@@ -75,7 +76,10 @@ class SeriesWindow:
         self.first_seen = now
         self.last_seen = now
         self.dirty = True
-        self.reading: Reading = NO_DATA
+        # The last reading as two numbers: an evaluation reads the value of every series, and
+        # builds a Reading only for those that step an alert.
+        self.value: float | None = None
+        self.samples = 0.0
         # False when `reading` changed since the engine last stepped alerts on it.
         self.stepped = False
         self.gauge = False
@@ -225,9 +229,9 @@ class RuleWindows:
     def read(self, window: SeriesWindow, now: float) -> Reading:
         window.evict(now - self.rule.span)
         if window.dirty or self.time_dependent:
-            window.reading = self.compute(window, now)
+            window.value, window.samples = self.compute(window, now)
             window.dirty = window.stepped = False
-        return window.reading
+        return Reading(window.value, window.samples)
 
     def readings(
         self, now: float, keys: Iterable[SeriesKey] | None = None
