@@ -41,6 +41,7 @@ EVALUATION_METRIC = "routewatch_alerts_evaluation_duration_seconds"
 # Observations ingested (and their series evaluated) per hold of the event loop: about 5 ms.
 INGEST_SLICE = 1000
 FIRST_SLICE = 100
+INGEST_PAUSE = 0.001  # seconds between slices
 
 
 class AlertsConnector:
@@ -164,7 +165,10 @@ class AlertsConnector:
                     await self._flush(engine, tick)
             if done:
                 break
-            await asyncio.sleep(0)
+            # A pause, not sleep(0): that would give other work one turn of the loop per
+            # slice, and an alert's way out (logs pipeline, exporter queue, HTTP request)
+            # takes several.
+            await asyncio.sleep(INGEST_PAUSE)
         if touched_any:
             self.wake()  # a new group may flush before the loop's planned wake-up
 
