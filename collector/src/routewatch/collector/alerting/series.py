@@ -45,6 +45,9 @@ ObservationKind = Literal["histogram", "sum", "gauge"]
 # each bucket's lower bound (with count 0) so that interpolation stays inside the bucket.
 Hist = tuple[tuple[float, ...], tuple[int, ...]]
 INF = math.inf
+# Label sets remembered (each under 1 KiB); beyond this the cache starts over, and points cost
+# what they did without it until their label sets are seen again.
+MAX_LABEL_SETS = 50_000
 EMPTY_HIST: Hist = ((), ())
 MAX_EXEMPLARS = 5
 
@@ -247,7 +250,7 @@ class Converter:
     def _label_set(
         self, sets: dict[AttributeItems, LabelSet], resource: AttributeItems, point: AttributeItems
     ) -> LabelSet:
-        if self._label_set_count >= self.max_streams:  # bounded like the streams: start over
+        if self._label_set_count >= MAX_LABEL_SETS:  # start over: only a cache
             self._label_sets.clear()
             self._label_set_count = 0
             sets = self._label_sets_of(resource)
