@@ -4,6 +4,7 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alerting.engine_helpers import (
@@ -21,7 +22,11 @@ from alerting.engine_helpers import (
     started,
 )
 
-from routewatch.collector.connectors.routewatch_alerts.connector import AlertsConnector
+from routewatch.collector.alerting.otlp_build import PointSpec, metrics_request
+from routewatch.collector.connectors.routewatch_alerts.connector import (
+    INGEST_SLICE,
+    AlertsConnector,
+)
 from routewatch.collector.storage import SQLiteStorageClient
 
 
@@ -169,3 +174,42 @@ async def test_damaged_saved_entries_are_skipped_not_fatal(
     (resolved,) = await h.at(10, 1)  # the good entries came back: the resolve goes out
     assert resolved.fingerprint == fired.fingerprint and resolved.status == "resolved"
     await h.stop()
+
+
+def many_gauges(t: float, queues: int, deep: str = "") -> Any:
+    """One export of `queues` gauge points (queue q0, q1, ...); `deep` is 500 deep."""
+    points = [PointSpec({"queue": f"q{i}"}, t, value=1.0) for i in range(queues)]
+    if deep:
+        points.append(PointSpec({"queue": deep}, t, value=500.0))
+    return metrics_request("queue.depth", "gauge", points)
+
+
+async def test_a_big_export_is_ingested_in_slices_and_every_slice_is_evaluated() -> None:
+    clock, rec = FakeClock(), Recorder()
+    conn = await started(gauge_config(), clock, rec)
+    size = INGEST_SLICE * 2 + 10
+    await conn.consume(many_gauges(T0, size, deep="last"))  # the crossing is in the last slice
+    (alert,) = rec.take()
+    assert (alert.labels["queue"], alert.severity) == ("last", "critical")
+    assert conn.engine is not None and conn.engine.series_count() == size + 1
+    await conn.shutdown()
+
+
+async def test_a_small_export_is_not_held_behind_a_big_one() -> None:
+    clock, rec = FakeClock(), Recorder()
+    conn = await started(gauge_config(), clock, rec)
+    big = asyncio.create_task(conn.consume(many_gauges(T0, INGEST_SLICE * 5)))
+    await asyncio.sleep(0)  # the big export has taken its first slice
+    done_when_alerted: list[bool] = []
+
+    class Watch(Recorder):
+        async def consume(self, data: Any) -> None:
+            done_when_alerted.append(big.done())
+            await super().consume(data)
+
+    conn.emit.next_consumer = watch = Watch()
+    await conn.consume(gauge_batch(T0, 500.0, "urgent"))
+    await big
+    assert done_when_alerted == [False]  # paged while the big export was still ingesting
+    assert [a.labels["queue"] for a in watch.take()] == ["urgent"]
+    await conn.shutdown()

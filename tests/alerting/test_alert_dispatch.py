@@ -96,12 +96,18 @@ async def test_repeat_interval_renotifies_firing_alerts(tmp_path: Path, restart:
     await h.stop()
 
 
-async def test_send_resolved_false_sends_no_resolve(tmp_path: Path) -> None:
+@RESTART
+async def test_send_resolved_false_sends_no_resolve(tmp_path: Path, restart: bool) -> None:
     h = await harness(tmp_path, send_resolved=False)
     assert len(await h.at(0, 120)) == 1
+    if restart:
+        await h.restart()
     assert await h.at(10, 10) == []
     assert h.conn and h.conn.engine and h.conn.engine.states == {}
     assert h.conn.engine.nflog.notified() == set()
+    await h.restart()  # nothing is left to resolve after a later restart either
+    assert await h.at(400) == []
+    assert h.conn.engine is not None and h.conn.engine.states == {}
     await h.stop()
 
 
@@ -140,23 +146,34 @@ async def test_critical_inhibits_warning_with_equal_labels(tmp_path: Path, resta
     await h.stop()
 
 
-async def test_a_rule_inhibits_its_dependants(tmp_path: Path) -> None:
+@RESTART
+async def test_a_rule_inhibits_its_dependants(tmp_path: Path, restart: bool) -> None:
     deep = {**GAUGE_RULE, "inhibits": ["QueueOld"]}
     h = await harness(tmp_path, rules=[deep, AGE_RULE])
     assert len(await send(h, 0, "queue.depth", 60, "a")) == 1  # warning also inhibits
+    if restart:
+        await h.restart()  # the source's state is restored, so it still mutes
     assert await send(h, 10, "queue.age", 100, "a") == []
     assert len(await send(h, 20, "queue.age", 100, "b")) == 1
     await h.stop()
 
 
-async def test_resolve_goes_out_for_a_trigger_inhibited_later(tmp_path: Path) -> None:
+@RESTART
+async def test_resolve_goes_out_for_a_trigger_inhibited_later(
+    tmp_path: Path, restart: bool
+) -> None:
     h = await harness(tmp_path, rules=[GAUGE_RULE, AGE_RULE], inhibit_rules=INHIBIT)
     (old,) = await send(h, 0, "queue.age", 100, "a")
     assert old.alertname == "QueueOld"
     assert len(await send(h, 10, "queue.depth", 150, "a")) == 1  # now QueueOld is inhibited
+    assert await send(h, 15, "queue.age", 120, "a") == []  # still firing, muted
+    if restart:
+        await h.restart()
+        assert await h.at(16) == []  # muted after the restart too: no repeat of the trigger
     (resolved,) = await send(h, 20, "queue.age", 5, "a")
     assert (resolved.alertname, resolved.status) == ("QueueOld", "resolved")
     assert resolved.fingerprint == old.fingerprint
+    assert await send(h, 30, "queue.age", 5, "a") == []  # one resolve, not two
     await h.stop()
 
 

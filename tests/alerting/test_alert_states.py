@@ -4,7 +4,7 @@ same SQLite storage (a new connector and engine instance)."""
 from pathlib import Path
 
 import pytest
-from alerting.engine_helpers import Harness, gauge_config
+from alerting.engine_helpers import T0, Harness, gauge_config
 
 # Each test runs twice: straight through, and with a restart at the marked point.
 RESTART = pytest.mark.parametrize("restart", [False, True], ids=["live", "restart"])
@@ -148,27 +148,42 @@ async def test_restart_keeps_firing_while_windows_refill(tmp_path: Path) -> None
     await h.stop()
 
 
-async def test_resolve_is_sent_for_alerts_of_a_removed_rule(tmp_path: Path) -> None:
+@RESTART
+async def test_resolve_is_sent_for_alerts_of_a_removed_rule(tmp_path: Path, restart: bool) -> None:
     h = await harness(tmp_path)
     (fired,) = await h.at(0, 120)
     await h.stop()
     other = gauge_config(rule={"alert": "Other"})
     h.cfg = other
     await h.start()
-    (resolved,) = await h.at(10)
+    if restart:  # the resolve could not go out before the next restart
+        h.rec.fail = True
+        assert await h.at(10) == []
+        await h.restart()
+        h.rec.fail = False
+    (resolved,) = await h.at(20)
     assert resolved.status == "resolved" and resolved.fingerprint == fired.fingerprint
+    assert await h.at(400) == []  # one resolve, and the state is gone
+    assert h.conn and h.conn.engine and h.conn.engine.states == {}
     await h.stop()
 
 
-async def test_failed_emit_is_retried_and_not_recorded(tmp_path: Path) -> None:
+@RESTART
+async def test_failed_emit_is_retried_and_not_recorded(tmp_path: Path, restart: bool) -> None:
     h = await harness(tmp_path, group_interval="1m")
     h.rec.fail = True
     assert await h.at(0, 120) == []
     assert h.conn and h.conn.engine and h.conn.engine.nflog.notified() == set()
-    h.rec.fail = False
-    assert await h.at(30) == []  # the group waits for its next flush (group_interval 1m)
-    (fired,) = await h.at(60)
-    assert fired.status == "firing"
+    if restart:
+        await h.restart()  # nothing was recorded: the firing alert's group starts over
+        h.rec.fail = False
+        (fired,) = await h.at(10)  # after group_wait (0s) from the restart
+    else:
+        h.rec.fail = False
+        assert await h.at(30) == []  # the group waits for its next flush (group_interval 1m)
+        (fired,) = await h.at(60)
+    assert fired.status == "firing" and fired.starts_at == T0
+    assert await h.at(130) == []  # recorded once it went out: no second trigger
     await h.stop()
 
 

@@ -226,6 +226,16 @@ def test_out_of_range_exponential_scale_is_skipped_not_raised() -> None:
     assert reading(engine, T0).value == pytest.approx(12.0)
 
 
+def test_a_histogram_point_too_large_to_sum_is_skipped_not_raised() -> None:
+    engine = engine_for({**yaml.safe_load(LATENCY_RULE), "by": []})
+    huge = PointSpec({}, T0, start=T0 - 10, bounds=[1.0], counts=[2**60, 0])
+    fine = PointSpec({}, T0, start=T0 - 10, bounds=[1.0], counts=[0, 10])
+    request = metrics_request("hybrid_routing.request.duration", "histogram", [huge, fine], "delta")
+    engine.ingest(request, Tick(T0))
+    assert engine.converter.invalid_points == 1
+    assert reading(engine, T0).value == 1.0  # only `fine`: every observation above 1.0
+
+
 def test_a_flooded_series_keeps_a_bounded_number_of_points() -> None:
     from routewatch.collector.alerting import windows
 
@@ -236,6 +246,21 @@ def test_a_flooded_series_keeps_a_bounded_number_of_points() -> None:
     (rw,) = engine.windows.values()
     assert len(rw.series[()].entries) == limit and rw.dropped_points == 5
     assert reading(engine, T0 + 20).value == limit
+
+
+def test_cumulative_streams_count_right_when_the_label_set_cache_starts_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from routewatch.collector.alerting import series
+
+    monkeypatch.setattr(series, "MAX_LABEL_SETS", 3)  # starts over every 3 label sets
+    engine = engine_for({**SUM_RULE, "by": ["model"]})
+    for t, value in ((10, 100.0), (20, 130.0), (30, 160.0)):
+        points = [PointSpec({"model": f"m{i}"}, T0 + t, start=1.0, value=value) for i in range(7)]
+        engine.ingest(metrics_request("cost", "sum", points, "cumulative"), Tick(T0 + t))
+    (rw,) = engine.windows.values()
+    readings = dict(rw.readings(T0 + 30))
+    assert {key: r.value for key, r in readings.items()} == {(f"m{i}",): 60.0 for i in range(7)}
 
 
 async def test_rules_on_one_metric_do_not_share_exemplar_choices() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from routewatch.collector.alerting.nflog import (
     NotifiedAlert,
 )
 from routewatch.collector.alerting.rules import Rule, RuleSet
-from routewatch.collector.alerting.series import Converter
+from routewatch.collector.alerting.series import Converter, Observation
 from routewatch.collector.alerting.silence import SilenceConfig, Silences
 from routewatch.collector.alerting.snapshot import decoded, stored_items
 from routewatch.collector.alerting.state import AlertState, State, alert_labels, step
@@ -100,6 +100,10 @@ class Engine:
         for rw in self.windows.values():
             for metric in rw.rule.metrics():
                 self._targets.setdefault(metric, []).append(Target(rw, metric))
+        # Metrics whose histogram buckets some rule reads (the others need only counts).
+        self._bucket_metrics = frozenset(
+            r.config.metric for r in settings.rules.rules if r.config.kind == "quantile"
+        )
         self.states: dict[str, AlertState] = {}
         self._index: dict[str, dict[SeriesKey, str]] = {name: {} for name in self.rules}
         # Alerts to save: after a transition (`_dirty`, every tick), or when only their value,
@@ -150,13 +154,31 @@ class Engine:
     def ingest(self, request: ExportMetricsServiceRequest, tick: Tick) -> Touched:
         """Add a metrics request to the windows; the series it touched, per rule."""
         touched: Touched = {}
-        targets = self._targets
-        for obs in self.converter.observations(request, targets):
-            for target in targets[obs.metric]:
-                key = target.accept(obs, tick.now)
-                if key is not None:
-                    touched.setdefault(target.rw.rule.name, set()).add(key)
+        self.ingest_observations(self.observations(request), tick, touched)
         return touched
+
+    def observations(self, request: ExportMetricsServiceRequest) -> Iterator[Observation]:
+        """The request's observations of metrics some rule reads, read as they are consumed
+        (`ingest_observations` can take them a slice at a time)."""
+        return self.converter.observations(request, self._targets, self._bucket_metrics)
+
+    def ingest_observations(
+        self, observations: Iterable[Observation], tick: Tick, touched: Touched
+    ) -> int:
+        """Add observations to the windows; adds the series they touched to `touched`. How
+        many observations there were."""
+        now, targets = tick.now, self._targets
+        taken = 0
+        for obs in observations:
+            taken += 1
+            for target in targets[obs.metric]:
+                key = target.accept(obs, now)
+                if key is not None:
+                    keys = touched.get(target.name)
+                    if keys is None:
+                        keys = touched[target.name] = set()
+                    keys.add(key)
+        return taken
 
     def evaluate(self, tick: Tick, touched: Touched | None = None) -> None:
         """Step the alerts of every series (`touched` None), or only of the series given."""
@@ -176,7 +198,7 @@ class Engine:
         min_samples = rule.config.min_samples
         warming = now - self.started_at < rule.span
         absent = rule.config.kind == "absent"
-        severity_for = rule.severity_for
+        crosses = rule.crosses
         cutoff = now - rule.span
         time_dependent, compute = rw.time_dependent, rw.compute
         if keys is None:
@@ -189,20 +211,25 @@ class Engine:
             entries = window.entries
             if entries and entries[0][0] <= cutoff:
                 window.evict(cutoff)
+            reading: Reading | None = None
             if window.dirty or time_dependent:
-                window.reading = compute(window, now)
-                window.dirty = window.stepped = False
-            reading, changed = window.reading, not window.stepped
+                reading = compute(window, now)
+                window.value, window.samples = reading
+                window.dirty, changed = False, True
+            else:
+                changed = not window.stepped
             window.stepped = True
             fp = index.get(key)
             if fp is None:
                 # No alert: only a new reading that crosses a threshold can start one.
-                value = reading.value
-                if not changed or value is None or (not absent and severity_for(value) is None):
+                value = window.value
+                if not changed or value is None or (not absent and not crosses(value)):
                     continue
                 current = None
             else:
                 current = states.get(fp)
+            if reading is None:
+                reading = Reading(window.value, window.samples)
             seen.add(key)
             self._step(rule, key, current, reading, min_samples, warming, now)
         if keys is not None:

@@ -9,17 +9,22 @@ at most `max_age` before the point); otherwise it is the baseline, as Prometheus
 treats a counter's first sample, so a collector restart does not read an app's whole history
 as a spike.
 
-Histograms (explicit and exponential) become (bounds, counts) pairs.
+Histograms (explicit and exponential) become (bounds, counts) pairs, and for the metrics whose
+buckets a rule reads, (bounds, packed cumulative counts) (see `buckets.py`).
+
+Labels are built once per label set (resource attributes + point attributes), not per point:
+every observation of a label set shares one `LabelSet`, whose `memo` lets each rule keep what
+it derived from the labels (its series key, whether its filters match).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import sub
-from typing import Literal
+from typing import Any, Literal
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -33,11 +38,16 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     HistogramDataPoint,
 )
 
+from routewatch.collector.alerting.buckets import pack_cumulative
+
 ObservationKind = Literal["histogram", "sum", "gauge"]
 # A histogram as (upper bounds ascending, counts per bucket). Exponential buckets also list
 # each bucket's lower bound (with count 0) so that interpolation stays inside the bucket.
 Hist = tuple[tuple[float, ...], tuple[int, ...]]
 INF = math.inf
+# Label sets remembered (each under 1 KiB); beyond this the cache starts over, and points cost
+# what they did without it until their label sets are seen again.
+MAX_LABEL_SETS = 50_000
 EMPTY_HIST: Hist = ((), ())
 MAX_EXEMPLARS = 5
 
@@ -62,15 +72,30 @@ def is_instance_attribute(key: str) -> bool:
     return key in INSTANCE_ATTRIBUTES or key.startswith(INSTANCE_ATTRIBUTE_PREFIXES)
 
 
+AttributeItems = tuple[tuple[str, str], ...]
+
+
+@dataclass(slots=True)
+class LabelSet:
+    labels: dict[str, str]  # resource attributes overlaid by point attributes; read-only
+    stream: AttributeItems  # the point attributes, sorted: part of a cumulative stream's key
+    memo: dict[object, Any]  # per rule target: what it derived from `labels` (its Route)
+
+
 @dataclass(slots=True)
 class Observation:
     metric: str
-    labels: dict[str, str]  # resource attributes overlaid by point attributes
+    label_set: LabelSet
     time: float  # epoch seconds
     kind: ObservationKind
     amount: float  # histogram: observation count; sum: increment; gauge: the value
-    hist: Hist | None = None
+    # (bounds, packed cumulative counts) when a rule reads the metric's buckets, else None
+    hist: tuple[tuple[float, ...], int] | None = None
     exemplars: tuple[tuple[float, str], ...] = ()  # (value, trace id hex)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.label_set.labels
 
 
 def any_value_text(value: AnyValue) -> str:
@@ -89,7 +114,12 @@ def any_value_text(value: AnyValue) -> str:
 
 
 def attributes(kvs: Iterable[KeyValue]) -> dict[str, str]:
-    return {kv.key: any_value_text(kv.value) for kv in kvs}
+    return dict(attribute_items(kvs))
+
+
+def attribute_items(kvs: Iterable[KeyValue]) -> AttributeItems:
+    # string_value first: nearly every attribute is a string, and WhichOneof costs more.
+    return tuple([(kv.key, kv.value.string_value or any_value_text(kv.value)) for kv in kvs])
 
 
 def _exemplars(items: Sequence[Exemplar]) -> tuple[tuple[float, str], ...]:
@@ -163,11 +193,15 @@ def _increment(
 
 
 class Converter:
-    """Turns OTLP metric requests into observations; holds cumulative stream state."""
+    """Turns OTLP metric requests into observations; holds cumulative stream state and the
+    label sets seen."""
 
     def __init__(
         self, started_at: float, max_age: float = 3600.0, max_streams: int = 200_000
     ) -> None:
+        # resource attributes (wire order) -> point attributes (wire order) -> label set
+        self._label_sets: dict[AttributeItems, dict[AttributeItems, LabelSet]] = {}
+        self._label_set_count = 0
         self.started_at_nanos = int(started_at * 1e9)
         # A first point older than this (since its stream's start) is a baseline even when
         # the start looks later than ours: an app clock ahead must not replay its history.
@@ -207,34 +241,55 @@ class Converter:
             self.evicted_streams += 1
         return result
 
+    def _label_sets_of(self, resource: AttributeItems) -> dict[AttributeItems, LabelSet]:
+        found = self._label_sets.get(resource)
+        if found is None:
+            found = self._label_sets[resource] = {}
+        return found
+
+    def _label_set(
+        self, sets: dict[AttributeItems, LabelSet], resource: AttributeItems, point: AttributeItems
+    ) -> LabelSet:
+        if self._label_set_count >= MAX_LABEL_SETS:  # start over: only a cache
+            self._label_sets.clear()
+            self._label_set_count = 0
+            sets = self._label_sets_of(resource)
+        found = sets[point] = LabelSet({**dict(resource), **dict(point)}, tuple(sorted(point)), {})
+        self._label_set_count += 1
+        return found
+
     def observations(
-        self, request: ExportMetricsServiceRequest, wanted: Container[str]
+        self,
+        request: ExportMetricsServiceRequest,
+        wanted: Container[str],
+        buckets: Container[str] = (),
     ) -> Iterator[Observation]:
+        """The observations of the metrics in `wanted`; histograms of those in `buckets` carry
+        their packed bucket counts."""
         for rm in request.resource_metrics:
-            resource: dict[str, str] | None = None
-            resource_key: tuple[tuple[str, str], ...] = ()
+            resource: AttributeItems | None = None
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
                     if metric.name not in wanted:
                         continue
                     if resource is None:
-                        resource = attributes(rm.resource.attributes)
-                        resource_key = tuple(sorted(resource.items()))
-                    prefix = (resource_key, sm.scope.name, metric.name)
-                    yield from self._metric(metric, prefix, resource)
+                        resource = attribute_items(rm.resource.attributes)
+                    yield from self._metric(metric, resource, sm.scope.name, metric.name in buckets)
 
     def _metric(
-        self, metric: object, prefix: tuple[object, ...], resource: Mapping[str, str]
+        self, metric: object, resource: AttributeItems, scope: str, packed: bool
     ) -> Iterator[Observation]:
         which = metric.WhichOneof("data")  # type: ignore[attr-defined]
         name: str = metric.name  # type: ignore[attr-defined]
+        sets = self._label_sets_of(resource)
         if which == "gauge":
             for p in metric.gauge.data_points:  # type: ignore[attr-defined]
                 if p.flags & DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK:
                     continue
                 value = p.as_double if p.WhichOneof("value") == "as_double" else float(p.as_int)
-                labels = {**resource, **attributes(p.attributes)}
-                yield Observation(name, labels, p.time_unix_nano / 1e9, "gauge", value)
+                items = attribute_items(p.attributes)
+                ls = sets.get(items) or self._label_set(sets, resource, items)
+                yield Observation(name, ls, p.time_unix_nano / 1e9, "gauge", value)
             return
         if which == "sum":
             data = metric.sum  # type: ignore[attr-defined]
@@ -245,11 +300,13 @@ class Converter:
         else:
             return  # summaries carry no buckets to merge: not evaluated
         cumulative = data.aggregation_temporality == AGGREGATION_TEMPORALITY_CUMULATIVE
+        resource_sorted = tuple(sorted(resource)) if cumulative else ()
         for p in data.data_points:
-            point_attrs = attributes(p.attributes)
+            items = attribute_items(p.attributes)
+            ls = sets.get(items) or self._label_set(sets, resource, items)
             if p.flags & DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK:
                 if cumulative:  # a stale marker ends the stream
-                    self._last.pop((*prefix, tuple(sorted(point_attrs.items()))), None)
+                    self._last.pop((resource_sorted, scope, name, ls.stream), None)
                 continue
             hist: Hist | None
             if which == "sum":
@@ -266,17 +323,26 @@ class Converter:
                     self.invalid_points += 1
                     continue
             if cumulative:
-                key = (*prefix, tuple(sorted(point_attrs.items())))
                 amount, hist = self._cumulative(
-                    key, p.start_time_unix_nano, p.time_unix_nano, amount, hist
+                    (resource_sorted, scope, name, ls.stream),
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    amount,
+                    hist,
                 )
-            labels = {**resource, **point_attrs}
+            packed_hist = None
+            if packed and hist is not None:
+                try:
+                    packed_hist = (hist[0], pack_cumulative(hist[1]))
+                except (OverflowError, ValueError):  # more than a window can sum
+                    self.invalid_points += 1
+                    continue
             yield Observation(
                 name,
-                labels,
+                ls,
                 p.time_unix_nano / 1e9,
                 kind,  # type: ignore[arg-type]
                 amount,
-                hist,
+                packed_hist,
                 _exemplars(p.exemplars),
             )

@@ -25,11 +25,18 @@ def _matches(where: Where, labels: Mapping[str, str]) -> bool:
     return True
 
 
+# What a target derived from a label set: the series key and, for ratios, whether the labels
+# count in the numerator and in the denominator; for imbalance rules, the shared label's value.
+Route = tuple[SeriesKey, object, object]
+_UNSEEN = object()
+
+
 class Target:
     """Routes observations of one metric into one rule's windows."""
 
     def __init__(self, rw: RuleWindows, metric: str) -> None:
         self.rw = rw
+        self.name = rw.rule.name
         c = rw.rule.config
         self.kind = c.kind
         self.where = compile_where(c.where)
@@ -42,37 +49,51 @@ class Target:
             if c.denominator.metric == metric:
                 self.den = compile_where(c.denominator.where)
 
+    def route(self, labels: Mapping[str, str]) -> Route | None:
+        """Where observations with these labels go; None when the rule does not take them."""
+        key = self.rw.key_of(labels)
+        if self.kind == "ratio":
+            in_num = self.num is not None and _matches(self.num, labels)
+            in_den = self.den is not None and _matches(self.den, labels)
+            return (key, in_num, in_den) if in_num or in_den else None
+        if not _matches(self.where, labels):
+            return None
+        if self.kind == "imbalance":
+            return key, labels.get(self.rw.rule.config.label, ""), None
+        return key, None, None
+
     def accept(self, obs: Observation, now: float) -> SeriesKey | None:
         """The series the observation went to, or None when the rule does not take it."""
-        rw, kind = self.rw, self.kind
-        if kind == "ratio":
-            if obs.kind == "gauge":
-                return None
-            in_num = self.num is not None and _matches(self.num, obs.labels)
-            in_den = self.den is not None and _matches(self.den, obs.labels)
-            if not (in_num or in_den):
-                return None
-            # Exemplars of the denominator's remainder only: the failures of a success rate.
-            return rw.add(
-                obs,
-                obs.amount if in_num else 0.0,
-                obs.amount if in_den else 0.0,
-                now,
-                () if in_num else obs.exemplars,
-            )
-        if not _matches(self.where, obs.labels):
+        memo = obs.label_set.memo  # routes are worked out once per label set
+        route = memo.get(self, _UNSEEN)
+        if route is _UNSEEN:
+            route = memo[self] = self.route(obs.labels)
+        if route is None:
             return None
-        if kind == "absent":
-            key = rw.key_of(obs.labels)
-            window = rw.window_for(key, now)
-            window.last_seen = max(window.last_seen, min(obs.time, now))
-            return key
+        key, a, b = route
+        rw, kind = self.rw, self.kind
         if kind == "quantile":
             if obs.hist is None:
                 return None
-            return rw.add(obs, obs.amount, obs.hist, now)
+            return rw.add(key, obs, obs.amount, obs.hist, now)
+        if kind == "ratio":
+            if obs.kind == "gauge":
+                return None
+            # Exemplars of the denominator's remainder only: the failures of a success rate.
+            return rw.add(
+                key,
+                obs,
+                obs.amount if a else 0.0,
+                obs.amount if b else 0.0,
+                now,
+                () if a else obs.exemplars,
+            )
+        if kind == "absent":
+            window = rw.window_for(key, now)
+            window.last_seen = max(window.last_seen, min(obs.time, now))
+            return key
         if kind == "imbalance":
             if obs.kind == "gauge":
                 return None
-            return rw.add(obs, obs.amount, obs.labels.get(rw.rule.config.label, ""), now)
-        return rw.add(obs, obs.amount, None, now)
+            return rw.add(key, obs, obs.amount, a, now)
+        return rw.add(key, obs, obs.amount, None, now)

@@ -6,21 +6,25 @@ land in one window. Each rule holds at most `max_series` series; the least recen
 is evicted (and counted) to make room for a new one.
 
 Each window keeps running sums (observation count, ratio parts, merged bucket counts per bucket
-layout) updated as points enter and leave, and its reading is recomputed only when that
-happened: a quantile over a 5-minute window costs one pass over ~15 buckets, not over the
-window's points. Exemplars are gathered from the points only for alerts that need them.
+layout, packed as in `buckets.py`) updated as points enter and leave, and its reading is
+recomputed only when that happened: a quantile over a 5-minute window costs one bisection over
+~15 cumulative counts, not a pass over the window's points. Exemplars are gathered from the
+points only for alerts that need them.
 """
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_left
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
-from itertools import accumulate
-from operator import add, sub
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
+from routewatch.collector.alerting.buckets import (
+    Bounds,
+    histogram_quantile,
+    merge_packed,
+    packed_quantile,
+    quantile_of_cumulative,
+)
 from routewatch.collector.alerting.rules import Rule
 from routewatch.collector.alerting.series import (
     MAX_EXEMPLARS,
@@ -28,11 +32,12 @@ from routewatch.collector.alerting.series import (
     is_instance_attribute,
 )
 
+__all__ = ["NO_DATA", "Reading", "RuleWindows", "SeriesKey", "SeriesWindow", "histogram_quantile"]
+
 SeriesKey = tuple[object, ...]
 GC_INTERVAL = 60.0
 # Points kept per series; beyond it the oldest leave early (counted as `dropped_points`).
 MAX_ENTRIES = 10_000
-Bounds = tuple[float, ...]
 Entry = tuple[float, float, object, tuple[tuple[float, str], ...]]
 
 
@@ -42,43 +47,14 @@ class Reading(NamedTuple):  # a tuple: built for every changed series on every t
 
 
 NO_DATA = Reading(None, 0.0)
-
-
-def histogram_quantile(q: float, bounds: Bounds, counts: Iterable[float]) -> float | None:
-    """The q-quantile of bucket counts (bounds ascending, +Inf last for explicit buckets),
-    interpolated linearly within the bucket as Prometheus' `histogram_quantile` does; a rank
-    in the +Inf bucket answers the highest finite bound."""
-    cumulative = list(accumulate(counts))
-    if not cumulative or cumulative[-1] <= 0:
-        return None
-    rank = q * cumulative[-1]
-    i = bisect_left(cumulative, rank)
-    while cumulative[i] - (cumulative[i - 1] if i else 0.0) <= 0:
-        i += 1  # rank 0 lands on leading empty buckets
-    upper = bounds[i]
-    lower = bounds[i - 1] if i else (0.0 if upper > 0 else upper)
-    if math.isinf(upper):
-        return lower if i else None
-    below = cumulative[i - 1] if i else 0.0
-    return lower + (upper - lower) * (rank - below) / (cumulative[i] - below)
-
-
-def merge_hists(hists: dict[Bounds, list[float]]) -> tuple[Bounds, list[float]]:
-    """One (bounds, counts) from several bucket layouts (rare: an app changed its buckets)."""
-    if len(hists) == 1:
-        ((bounds, counts),) = hists.items()
-        return bounds, counts
-    merged: dict[float, float] = {}
-    for bounds, counts in hists.items():
-        for b, c in zip(bounds, counts, strict=True):
-            merged[b] = merged.get(b, 0.0) + c
-    keys = tuple(sorted(merged))
-    return keys, [merged[k] for k in keys]
+# Reading's own constructor is a Python function; tuple.__new__ builds the same in C.
+_reading = tuple.__new__
 
 
 class SeriesWindow:
     __slots__ = (
         "aux",
+        "bucket",
         "dirty",
         "entries",
         "first_seen",
@@ -87,9 +63,10 @@ class SeriesWindow:
         "hc",
         "hists",
         "last_seen",
-        "reading",
+        "samples",
         "stepped",
         "total",
+        "value",
     )
 
     def __init__(self, now: float) -> None:
@@ -99,17 +76,21 @@ class SeriesWindow:
         self.first_seen = now
         self.last_seen = now
         self.dirty = True
-        self.reading: Reading = NO_DATA
+        # The last reading as two numbers: an evaluation reads the value of every series, and
+        # builds a Reading only for those that step an alert.
+        self.value: float | None = None
+        self.samples = 0.0
         # False when `reading` changed since the engine last stepped alerts on it.
         self.stepped = False
         self.gauge = False
         self.total = 0.0  # sum of amounts in the window
         self.aux = 0.0  # sum of float details (a ratio's denominator)
-        # Merged bucket counts: `hb`/`hc` for the first layout seen (bounds are interned by
-        # the converter, so `is` finds it without hashing 15 floats), `hists` for others.
+        # Merged packed bucket counts: `hb`/`hc` for the first layout seen (bounds are interned
+        # by the converter, so `is` finds it without hashing 15 floats), `hists` for others.
         self.hb: Bounds | None = None
-        self.hc: list[float] = []
-        self.hists: dict[Bounds, list[float]] = {}
+        self.hc = 0
+        self.hists: dict[Bounds, int] = {}
+        self.bucket = 0  # where the quantile fell last time (a hint, see packed_quantile)
 
     def add(
         self, t: float, amount: float, detail: object, exemplars: tuple[tuple[float, str], ...]
@@ -128,16 +109,13 @@ class SeriesWindow:
         # Running sums; `type(...) is` keeps this cheap on the hot path.
         self.total += amount
         if type(detail) is tuple:
-            bounds, counts = detail
+            bounds, packed = detail
             if bounds is self.hb:
-                self.hc = list(map(add, self.hc, counts))
+                self.hc += packed
             elif self.hb is None and bounds:
-                self.hb, self.hc = bounds, list(counts)
+                self.hb, self.hc = bounds, packed
             elif bounds:
-                current = self.hists.get(bounds)
-                self.hists[bounds] = (
-                    list(counts) if current is None else list(map(add, current, counts))
-                )
+                self.hists[bounds] = self.hists.get(bounds, 0) + packed
         elif type(detail) is float:
             self.aux += detail
         self.dirty = True
@@ -151,17 +129,17 @@ class SeriesWindow:
             _, amount, detail, _ = popleft()
             total -= amount
             if type(detail) is tuple:
-                bounds, counts = detail
+                bounds, packed = detail
                 if bounds is hb:
-                    hc = list(map(sub, hc, counts))
+                    hc -= packed
                 elif bounds:
-                    self.hists[bounds] = list(map(sub, self.hists[bounds], counts))
+                    self.hists[bounds] -= packed
             elif type(detail) is float:
                 self.aux -= detail
         self.total, self.hc, self.dirty = total, hc, True
         if not entries:  # exact zero again, whatever rounding happened on the way
             self.total = self.aux = 0.0
-            self.hb, self.hc = None, []
+            self.hb, self.hc = None, 0
             self.hists.clear()
 
 
@@ -178,6 +156,9 @@ class RuleWindows:
         self._last_gc = started_at
         c = rule.config
         self._by = tuple(c.by) if c.by is not None else None
+        self.span = rule.span
+        self._q = c.quantile or 0.0
+        self._complement = c.complement
         self.time_dependent = c.baseline_window is not None or c.kind == "absent"
         self.compute = {
             "quantile": self._quantile,
@@ -190,7 +171,7 @@ class RuleWindows:
             # "no point at all": one series that exists from the start
             self.series[()] = SeriesWindow(started_at)
 
-    def key_of(self, labels: dict[str, str]) -> SeriesKey:
+    def key_of(self, labels: Mapping[str, str]) -> SeriesKey:
         if self._by is not None:
             return tuple([labels.get(k, "") for k in self._by])
         return tuple(sorted((k, v) for k, v in labels.items() if not is_instance_attribute(k)))
@@ -214,33 +195,43 @@ class RuleWindows:
 
     def add(
         self,
+        key: SeriesKey,
         obs: Observation,
         amount: float,
         detail: object,
         now: float,
         exemplars: tuple[tuple[float, str], ...] | None = None,
     ) -> SeriesKey | None:
-        """Add one observation (already matched to this rule) at its time, clamped to now;
-        `exemplars` replaces the observation's own (the observation is shared by rules)."""
-        t = min(obs.time, now)
-        if t <= now - self.rule.span:  # older than the window on arrival
+        """Add one observation (already matched to this rule) to series `key` at its time,
+        clamped to now; `exemplars` replaces the observation's own (the observation is shared
+        by rules). The key, or None when the observation was too old."""
+        t = obs.time if obs.time < now else now
+        if t <= now - self.span:  # older than the window on arrival
             self.dropped_points += 1
             return None
-        key = self.key_of(obs.labels)
-        window = self.window_for(key, now)
+        window = self.series.get(key)
+        if window is None:
+            window = self.window_for(key, now)
+        else:
+            self.series.move_to_end(key)
         window.gauge = obs.kind == "gauge"
         window.add(t, amount, detail, obs.exemplars if exemplars is None else exemplars)
-        if len(window.entries) > MAX_ENTRIES:
-            window.evict(window.entries[0][0])
+        entries = window.entries
+        if entries[0][0] <= now - self.span:
+            # What left the span goes while the window is at hand (the evaluation would
+            # evict it anyway, and no reading is taken without evicting first).
+            window.evict(now - self.span)
+        if len(entries) > MAX_ENTRIES:
+            window.evict(entries[0][0])
             self.dropped_points += 1
         return key
 
     def read(self, window: SeriesWindow, now: float) -> Reading:
         window.evict(now - self.rule.span)
         if window.dirty or self.time_dependent:
-            window.reading = self.compute(window, now)
+            window.value, window.samples = self.compute(window, now)
             window.dirty = window.stepped = False
-        return window.reading
+        return Reading(window.value, window.samples)
 
     def readings(
         self, now: float, keys: Iterable[SeriesKey] | None = None
@@ -297,18 +288,18 @@ class RuleWindows:
         if window.hb is None:
             return Reading(None, window.total)
         if window.hists:
-            bounds, counts = merge_hists({**window.hists, window.hb: window.hc})
+            bounds, cumulative = merge_packed({**window.hists, window.hb: window.hc})
+            value = quantile_of_cumulative(self._q, bounds, cumulative)
         else:
-            bounds, counts = window.hb, window.hc
-        value = histogram_quantile(self.rule.config.quantile or 0.0, bounds, counts)
-        return Reading(value, window.total)
+            value, window.bucket = packed_quantile(self._q, window.hb, window.hc, window.bucket)
+        return _reading(Reading, (value, window.total))
 
     def _ratio(self, window: SeriesWindow, now: float) -> Reading:
         num, den = window.total, window.aux
         if den <= 0:
             return Reading(None, den)
         value = num / den
-        return Reading(1.0 - value if self.rule.config.complement else value, den)
+        return _reading(Reading, (1.0 - value if self._complement else value, den))
 
     def _absent(self, window: SeriesWindow, now: float) -> Reading:
         return Reading(now - window.last_seen, 1.0)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -22,7 +23,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from routewatch.collector.alerting.api import AlertsApi
 from routewatch.collector.alerting.clock import Clock, Tick, system_clock
-from routewatch.collector.alerting.engine import Engine, EngineSettings, Notification
+from routewatch.collector.alerting.engine import Engine, EngineSettings, Notification, Touched
 from routewatch.collector.alerting.rules import RuleSet, build_rule_set
 from routewatch.collector.alerting.windows import RuleWindows
 from routewatch.collector.component import ComponentID, Consumer, CreateSettings, Data, Host
@@ -37,6 +38,10 @@ DROPPED_METRIC = "routewatch_alerts_points_dropped"
 TICK_FAILED_METRIC = "routewatch_alerts_tick_failed"
 PERSIST_FAILED_METRIC = "routewatch_alerts_persist_failed"
 EVALUATION_METRIC = "routewatch_alerts_evaluation_duration_seconds"
+# Observations ingested (and their series evaluated) per hold of the event loop: about 5 ms.
+INGEST_SLICE = 1000
+FIRST_SLICE = 100
+INGEST_PAUSE = 0.001  # seconds between slices
 
 
 class AlertsConnector:
@@ -139,23 +144,50 @@ class AlertsConnector:
         engine = self.engine
         if engine is None:
             raise RetryableError(f"{self.settings.id}: not started")
-        async with self._lock:
-            tick = Tick(self.clock())
-            touched = engine.ingest(data, tick)
-            if not touched:
-                return
-            # The data is in the windows now: raising would make the sender retry it and count
-            # it twice. Whatever fails below is logged and retried by the next tick.
-            try:
-                engine.evaluate(tick, touched)
-                await self._emit(engine, engine.flush(tick), tick)
-                self._persist(engine, refreshed=False)
-            except Exception:
-                self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
-                self.settings.logger.exception(
-                    "%s: evaluation after a batch failed", self.settings.id
-                )
-        self.wake()  # a new group may flush before the loop's planned wake-up
+        observations = engine.observations(data)
+        touched_any = False
+        # The first slice is small: it runs in the same step of the event loop as the
+        # receiver's parsing of the whole export, and a small export fits in it whole.
+        size = FIRST_SLICE
+        while True:
+            # A slice at a time, letting go of the loop and the lock in between: a big export
+            # (10,000s of points) must not hold up a small one that crosses a threshold, nor
+            # the evaluation timer. Each slice is evaluated as it lands.
+            async with self._lock:
+                tick = Tick(self.clock())
+                touched: Touched = {}
+                taken = engine.ingest_observations(islice(observations, size), tick, touched)
+                done, size = taken < size, INGEST_SLICE
+                if touched:
+                    touched_any = True
+                    self._after_ingest(engine, tick, touched)
+                if done and touched_any:
+                    await self._flush(engine, tick)
+            if done:
+                break
+            # A pause, not sleep(0): that would give other work one turn of the loop per
+            # slice, and an alert's way out (logs pipeline, exporter queue, HTTP request)
+            # takes several.
+            await asyncio.sleep(INGEST_PAUSE)
+        if touched_any:
+            self.wake()  # a new group may flush before the loop's planned wake-up
+
+    def _after_ingest(self, engine: Engine, tick: Tick, touched: Touched) -> None:
+        # The data is in the windows now: raising would make the sender retry it and count
+        # it twice. Whatever fails here is logged and retried by the next tick.
+        try:
+            engine.evaluate(tick, touched)
+        except Exception:
+            self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
+            self.settings.logger.exception("%s: evaluation after a batch failed", self.settings.id)
+
+    async def _flush(self, engine: Engine, tick: Tick) -> None:
+        try:
+            await self._emit(engine, engine.flush(tick), tick)
+            self._persist(engine, refreshed=False)
+        except Exception:
+            self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
+            self.settings.logger.exception("%s: evaluation after a batch failed", self.settings.id)
 
     async def run_once(self) -> float:
         """One tick: evaluate all rules when due, flush due groups, collect garbage, persist.
