@@ -1,30 +1,25 @@
 """A real `routewatch run` process for the end-to-end alert tests (and the latency benchmark):
 its config, start/stop/kill, and a raw OTLP/gRPC client that feeds it metrics.
 
-The collector is a subprocess of this interpreter (`python -m routewatch.collector.cli run`),
-so what runs is exactly what an operator runs; its log goes to a file the test can show.
+The process itself (launch, stop, kill, log) is `support.collector_process.CollectorProcess`.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from support.collector_process import CollectorProcess
 from support.fault_proxy import FaultProxy
 from support.moto import REGION, MotoServer
 from support.ports import free_port
@@ -138,70 +133,36 @@ def collector_config(
     }
 
 
-@dataclass
-class Collector:
+class Collector(CollectorProcess):
     """One `routewatch run` subprocess on its own ports and config file."""
 
-    workdir: Path
-    name: str = "collector"
-    grpc_port: int = field(default_factory=free_port)
-    metrics_port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    _channel: grpc.Channel | None = None
-
-    @property
-    def config_path(self) -> Path:
-        return self.workdir / f"{self.name}.yaml"
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / f"{self.name}.log"
+    def __init__(self, workdir: Path, name: str = "collector") -> None:
+        super().__init__(workdir, name)
+        self.grpc_port = free_port()
+        self.metrics_port = free_port()
+        self._channel: grpc.Channel | None = None
 
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
     def configure(self, rules: Sequence[Mapping[str, Any]], **kwargs: Any) -> None:
-        config = collector_config(self.grpc_port, self.metrics_port, rules, **kwargs)
-        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.write_config(collector_config(self.grpc_port, self.metrics_port, rules, **kwargs))
 
     def start(self, timeout: float = 30.0) -> None:
         self.launch()
         self.wait_ready(timeout)
 
-    def launch(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "routewatch.collector.cli",
-                "run",
-                "--config",
-                str(self.config_path),
-            ],
-            stdout=log,
-            stderr=log,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        log.close()
-
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until the OTLP receiver accepts connections (receivers start last)."""
-        assert self.proc is not None, "launch() first"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.grpc_port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError(f"{self.name} did not listen on {self.endpoint}:\n{self.log()}")
+        self.wait_until(self._listening, f"listening on {self.endpoint}", timeout)
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.grpc_port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def export(self, request: ExportMetricsServiceRequest, timeout: float = 10.0) -> None:
         """One OTLP/gRPC metrics export, as an SDK's exporter sends it."""
@@ -215,31 +176,12 @@ class Collector:
         with urllib.request.urlopen(url, timeout=10) as response:
             return str(response.read().decode())
 
-    def _close_channel(self) -> None:
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int:
+        """Close the client channel, then stop the process (SIGTERM by default)."""
         if self._channel is not None:
             self._channel.close()
             self._channel = None
-
-    def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait; the exit code."""
-        self._close_channel()
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return int(self.proc.returncode)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, nothing is flushed."""
-        self._close_channel()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        return super().stop(sig, timeout)
 
 
 def latency_batch(

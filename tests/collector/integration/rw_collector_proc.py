@@ -1,18 +1,16 @@
 """A real `routewatch run` process for the integration tests, and helpers to talk to it.
 
-`Collector(tmp_path, doc)` writes `doc` as YAML; `start()` spawns `routewatch run` and waits
-until the health check answers 200 (the service reports ready only after every component,
-receivers last, has started); `stop()` sends SIGTERM and returns the exit code; `kill()` is
-`kill -9`. stderr goes to a file (`log()`), so a chatty collector never blocks on a full pipe.
+`Collector(tmp_path, doc)` writes `doc` as YAML with its own health and metrics ports;
+`start()` spawns `routewatch run` and waits until the health check answers 200 (the service
+reports ready only after every component, receivers last, has started). Stopping, killing and
+the log come from `support.collector_process.CollectorProcess`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -21,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from support.collector_process import CollectorProcess
 from support.ports import free_port
 
 from routewatch.collector.component import Factory, Host, Kind
@@ -83,8 +81,9 @@ def wait_until(predicate: Any, timeout: float = 15, what: str = "condition") -> 
         time.sleep(0.02)
 
 
-class Collector:
+class Collector(CollectorProcess):
     def __init__(self, tmp_path: Path, doc: dict[str, Any], name: str = "collector") -> None:
+        super().__init__(tmp_path, name)
         self.health_port = free_port()
         self.metrics_port = free_port()
         doc = dict(doc)
@@ -100,37 +99,26 @@ class Collector:
         service.setdefault("telemetry", {})["metrics"] = {
             "address": f"127.0.0.1:{self.metrics_port}"
         }
-        self.config = tmp_path / f"{name}.yaml"
-        self.config.write_text(yaml.safe_dump(doc))
-        self.stderr = tmp_path / f"{name}.stderr"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.write_config(doc)
 
     @property
     def health_url(self) -> str:
         return f"http://127.0.0.1:{self.health_port}"
 
     def start(self, *args: str, wait: bool = True, gated: bool = False) -> Collector:
-        """`gated`: run this module's CLI, which knows the `gate` extension."""
-        command = [sys.executable, __file__] if gated else [ROUTEWATCH]
-        with self.stderr.open("ab") as err:
-            self.proc = subprocess.Popen(
-                [*command, "run", "--config", str(self.config), *args],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
-            )
+        """The `routewatch` console script; `gated`: this module's CLI, which knows the `gate`
+        extension."""
+        self.launch(
+            *args,
+            command=[sys.executable, __file__] if gated else [ROUTEWATCH],
+            env={"PYTHONPATH": str(ROOT / "tests")},
+        )
         if wait:
             self.wait_ready()
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while get(self.health_url + "/", timeout=1)[0] != 200:
-            assert self.proc is not None
-            assert self.proc.poll() is None, f"collector exited:\n{self.log()}"
-            if time.monotonic() > deadline:
-                raise AssertionError(f"collector not healthy in {timeout}s:\n{self.log()}")
-            time.sleep(0.02)
+        self.wait_until(lambda: get(self.health_url + "/", timeout=1)[0] == 200, "healthy", timeout)
 
     def metrics(self) -> str:
         status, text = get(f"http://127.0.0.1:{self.metrics_port}/metrics")
@@ -142,27 +130,6 @@ class Collector:
         wait_until(
             lambda: metric(self.metrics(), name, **labels) == value, what=f"{name} == {value}"
         )
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
-
-    def kill(self) -> None:
-        """kill -9."""
-        self.stop(signal.SIGKILL)
-
-    def log(self) -> str:
-        return self.stderr.read_text(errors="replace") if self.stderr.exists() else ""
-
-    def __enter__(self) -> Collector:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 def otlp_receiver(
