@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from support.clocks import ManualClock
 
 from routewatch.collector.alerting.otlp_build import PointSpec, metrics_request
 from routewatch.collector.component import ComponentID, CreateSettings, Data, Kind
@@ -35,16 +36,9 @@ T0 = 1_800_000_000.0
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
-class FakeClock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> float:
-        self.t += seconds
-        return self.t
+def engine_clock() -> ManualClock:
+    """The alert tests' clock: wall seconds from T0, moved by hand."""
+    return ManualClock(T0)
 
 
 class Recorder:
@@ -110,7 +104,7 @@ def config(text: str | Mapping[str, Any]) -> Config:
 
 async def started(
     cfg: Config,
-    clock: FakeClock,
+    clock: ManualClock,
     recorder: Recorder,
     storage: Path | None = None,
 ) -> AlertsConnector:
@@ -209,7 +203,7 @@ class Harness:
     def __init__(self, cfg: Config, storage: Path | None) -> None:
         self.cfg = cfg
         self.storage = storage
-        self.clock = FakeClock()
+        self.clock = engine_clock()
         self.rec = Recorder()
         self.conn: AlertsConnector | None = None
 
@@ -231,13 +225,13 @@ class Harness:
     async def gauge(self, value: float, queue: str = "a") -> list[Alert]:
         """Send a gauge point now, then tick; the alerts emitted by both."""
         assert self.conn is not None
-        await self.conn.consume(gauge_batch(self.clock.t, value, queue))
+        await self.conn.consume(gauge_batch(self.clock.now, value, queue))
         await self.conn.run_once()
         return self.rec.take()
 
     async def at(self, t: float, value: float | None = None, queue: str = "a") -> list[Alert]:
         """Advance to T0 + t seconds; send `value` if given; tick."""
-        self.clock.t = T0 + t
+        self.clock.now = T0 + t
         if value is not None:
             return await self.gauge(value, queue)
         assert self.conn is not None

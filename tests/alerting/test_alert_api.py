@@ -102,7 +102,7 @@ async def test_notifications_history_and_emitted_log(tmp_path: Path) -> None:
             history = importlib.import_module(HISTORY_MODULE)
             history.shared_history().record(
                 history.Delivery(
-                    time=h.clock.t,
+                    time=h.clock.now,
                     receiver="pagerduty",
                     channel="pagerduty",
                     fingerprint=fired.fingerprint,

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from alerting.engine_helpers import (
     LATENCY_RULE,
-    FakeClock,
     Host,
     Recorder,
     config,
+    engine_clock,
     latency_config,
     settings,
 )
@@ -29,7 +29,7 @@ PREFIX = "connectors::routewatch_alerts"
 
 
 def build(raw: dict[str, object]) -> AlertsConnector:
-    return AlertsConnector(settings(), config(raw), Recorder(), clock=FakeClock())
+    return AlertsConnector(settings(), config(raw), Recorder(), clock=engine_clock())
 
 
 def rule(**changes: object) -> dict[str, object]:
@@ -117,7 +117,7 @@ def test_factory_declares_metrics_to_logs() -> None:
 
 
 async def test_lifecycle_is_safe_in_any_order(tmp_path: Path) -> None:
-    conn = AlertsConnector(settings(), latency_config(), Recorder(), clock=FakeClock())
+    conn = AlertsConnector(settings(), latency_config(), Recorder(), clock=engine_clock())
     await conn.shutdown()  # without start
     with pytest.raises(RetryableError):
         await conn.consume(ExportMetricsServiceRequest())
@@ -130,7 +130,7 @@ async def test_lifecycle_is_safe_in_any_order(tmp_path: Path) -> None:
 
 async def test_missing_storage_extension_fails_start() -> None:
     conn = AlertsConnector(
-        settings(), latency_config(storage="file_storage/x"), Recorder(), clock=FakeClock()
+        settings(), latency_config(storage="file_storage/x"), Recorder(), clock=engine_clock()
     )
     with pytest.raises(ConfigError, match="file_storage/x"):
         await conn.start(Host())

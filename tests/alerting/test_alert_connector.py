@@ -10,10 +10,10 @@ import pytest
 from alerting.engine_helpers import (
     T0,
     TRACE,
-    FakeClock,
     Harness,
     Host,
     Recorder,
+    engine_clock,
     gauge_batch,
     gauge_config,
     latency_batch,
@@ -31,7 +31,7 @@ from routewatch.collector.storage import SQLiteStorageClient
 
 
 async def test_crossing_batch_fires_at_once_and_resolves_when_window_clears() -> None:
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     conn = await started(latency_config(), clock, rec)
     await conn.consume(latency_batch(T0, [16.0] * 20, exemplars=[(16.0, TRACE)]))
     (alert,) = rec.take()
@@ -49,7 +49,7 @@ async def test_crossing_batch_fires_at_once_and_resolves_when_window_clears() ->
 
 
 async def test_evaluation_loop_ticks_on_its_own() -> None:
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     cfg = latency_config(evaluation_interval="1s")
     conn = AlertsConnector(settings(), cfg, rec, clock=clock)
     await conn.start(Host())  # with the loop
@@ -67,7 +67,7 @@ async def test_evaluation_loop_ticks_on_its_own() -> None:
 
 
 async def test_notifications_are_counted_by_reason() -> None:
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     conn = await started(latency_config(), clock, rec)
     await conn.consume(latency_batch(T0, [16.0] * 20))
     clock.advance(301)
@@ -82,7 +82,7 @@ async def test_notifications_are_counted_by_reason() -> None:
 async def test_two_collectors_with_the_same_data_agree_on_identity() -> None:
     fingerprints = []
     for _ in range(2):
-        clock, rec = FakeClock(), Recorder()
+        clock, rec = engine_clock(), Recorder()
         conn = await started(latency_config(), clock, rec)
         await conn.consume(latency_batch(T0, [16.0] * 20))
         (alert,) = rec.take()
@@ -142,11 +142,11 @@ async def test_batches_save_transitions_at_once_and_numbers_on_the_tick(tmp_path
         return doc["severity"], doc["value"]
 
     assert h.conn is not None
-    await h.conn.consume(gauge_batch(h.clock.t + 1, 130))  # same severity: not saved yet
+    await h.conn.consume(gauge_batch(h.clock.now + 1, 130))  # same severity: not saved yet
     assert saved() == ("critical", 120)
-    await h.conn.consume(gauge_batch(h.clock.t + 2, 60))  # level change: saved with the batch
+    await h.conn.consume(gauge_batch(h.clock.now + 2, 60))  # level change: saved with the batch
     assert saved() == ("warning", 60)
-    await h.conn.consume(gauge_batch(h.clock.t + 3, 70))
+    await h.conn.consume(gauge_batch(h.clock.now + 3, 70))
     h.clock.advance(5)
     await h.conn.run_once()  # the tick saves the moved numbers
     assert saved() == ("warning", 70)
@@ -185,7 +185,7 @@ def many_gauges(t: float, queues: int, deep: str = "") -> Any:
 
 
 async def test_a_big_export_is_ingested_in_slices_and_every_slice_is_evaluated() -> None:
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     conn = await started(gauge_config(), clock, rec)
     size = INGEST_SLICE * 2 + 10
     await conn.consume(many_gauges(T0, size, deep="last"))  # the crossing is in the last slice
@@ -196,7 +196,7 @@ async def test_a_big_export_is_ingested_in_slices_and_every_slice_is_evaluated()
 
 
 async def test_a_small_export_is_not_held_behind_a_big_one() -> None:
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     conn = await started(gauge_config(), clock, rec)
     big = asyncio.create_task(conn.consume(many_gauges(T0, INGEST_SLICE * 5)))
     await asyncio.sleep(0)  # the big export has taken its first slice

@@ -30,10 +30,10 @@ async def harness(tmp_path: Path, rules: list[dict[str, Any]] | None = None, **k
 
 
 async def send(h: Harness, t: float, metric: str, value: float, queue: str = "a") -> list[Alert]:
-    h.clock.t = T0 + t
+    h.clock.now = T0 + t
     assert h.conn is not None
     request = metrics_request(
-        metric, "gauge", [PointSpec({"queue": queue}, h.clock.t, value=value)]
+        metric, "gauge", [PointSpec({"queue": queue}, h.clock.now, value=value)]
     )
     await h.conn.consume(request)
     await h.conn.run_once()
@@ -131,7 +131,7 @@ async def test_critical_inhibits_warning_with_equal_labels(tmp_path: Path, resta
     assert other.alertname == "QueueOld" and other.labels["queue"] == "b"
     assert h.conn and h.conn.engine
     views = {
-        st.labels["queue"]: h.conn.engine.muted_by(st, h.clock.t)
+        st.labels["queue"]: h.conn.engine.muted_by(st, h.clock.now)
         for st in h.conn.engine.firing()
         if st.rule == "QueueOld"
     }
@@ -200,7 +200,7 @@ async def test_api_silence_persists_and_expiring_it_notifies(tmp_path: Path, res
             "createdBy": "me",
             "comment": "deploy",
         },
-        h.clock.t,
+        h.clock.now,
     )
     h.conn.engine.silences.add(silence)
     assert await h.at(0, 120) == []
@@ -208,7 +208,7 @@ async def test_api_silence_persists_and_expiring_it_notifies(tmp_path: Path, res
         await h.restart()
     assert await h.at(10, 120) == []
     assert h.conn.engine is not None
-    h.conn.engine.silences.expire(silence.id, h.clock.t)
+    h.conn.engine.silences.expire(silence.id, h.clock.now)
     (fired,) = await h.at(20, 120)
     assert fired.status == "firing"
     await h.stop()
@@ -222,7 +222,7 @@ async def test_resolve_goes_out_for_a_trigger_silenced_later(tmp_path: Path, res
     h.conn.engine.silences.add(
         silence_from_api(
             {"matchers": ['alertname="QueueDeep"'], "endsAt": format_time(T0 + 3600)},
-            h.clock.t,
+            h.clock.now,
         )
     )
     assert await h.at(10, 150) == []  # the level change is muted

@@ -3,13 +3,14 @@ encoded by the upstream OTLP encoder, through the connector."""
 
 import time
 
-from alerting.engine_helpers import FakeClock, Recorder, latency_config, started
+from alerting.engine_helpers import Recorder, latency_config, started
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from support.clocks import ManualClock
 
 from routewatch.instrumentation.semconv import (
     DURATION_BUCKETS,
@@ -20,7 +21,7 @@ from routewatch.instrumentation.semconv import (
 
 
 async def test_sdk_histograms_page_with_the_slowest_traces_and_resolve() -> None:
-    clock, rec = FakeClock(time.time() - 1), Recorder()
+    clock, rec = ManualClock(time.time() - 1), Recorder()
     conn = await started(latency_config(), clock, rec)  # started before the app's meter
 
     reader = InMemoryMetricReader()
@@ -42,7 +43,7 @@ async def test_sdk_histograms_page_with_the_slowest_traces_and_resolve() -> None
             histogram.record(16.0 + i * 0.1, attrs)
             slow_trace = format(span.get_span_context().trace_id, "032x")
 
-    clock.t = time.time()
+    clock.now = time.time()
     await conn.consume(encode_metrics(reader.get_metrics_data()))
     (alert,) = rec.take()
     assert (alert.status, alert.severity) == ("firing", "critical")
@@ -51,7 +52,7 @@ async def test_sdk_histograms_page_with_the_slowest_traces_and_resolve() -> None
 
     for _ in range(400):  # cumulative: only the increment of the next export counts
         histogram.record(0.5, attrs)
-    clock.t = time.time() + 60
+    clock.now = time.time() + 60
     await conn.consume(encode_metrics(reader.get_metrics_data()))
     (resolved,) = rec.take()
     assert resolved.status == "resolved" and resolved.fingerprint == alert.fingerprint

@@ -23,7 +23,7 @@ async def test_inactive_pending_firing_resolved_with_for(tmp_path: Path, restart
         await h.restart()
     (fired,) = await h.at(120, 120)  # `for` counted from the pending start at 0
     assert (fired.status, fired.severity) == ("firing", "critical")
-    assert fired.starts_at == h.clock.t
+    assert fired.starts_at == h.clock.now
     assert await h.at(180, 10) != []  # resolved
     assert h.conn and h.conn.engine and h.conn.engine.states == {}
     await h.stop()
@@ -57,7 +57,7 @@ async def test_firing_then_resolved_sends_one_trigger_and_one_resolve(
     assert resolved.status == "resolved"
     assert resolved.fingerprint == fired.fingerprint
     assert resolved.starts_at == fired.starts_at
-    assert resolved.ends_at == h.clock.t
+    assert resolved.ends_at == h.clock.now
     assert await h.at(150, 10) == []
     await h.stop()
 
@@ -244,7 +244,7 @@ async def test_a_resolved_alert_that_fires_again_is_a_new_trigger(
         await h.restart()
     (again,) = await h.at(60, 120)
     assert (again.status, again.fingerprint) == ("firing", first.fingerprint)
-    assert again.starts_at == h.clock.t != first.starts_at
+    assert again.starts_at == h.clock.now != first.starts_at
     assert h.conn and h.conn.engine
     assert [e.reason for e in h.conn.engine.emitted.items] == [
         "new_alert",

@@ -10,8 +10,8 @@ from alerting.engine_helpers import (
     LATENCY_RULE,
     T0,
     TRACE,
-    FakeClock,
     Recorder,
+    engine_clock,
     latency_batch,
     latency_config,
     started,
@@ -157,7 +157,7 @@ def test_absent_fires_per_series_that_went_quiet() -> None:
 
 
 async def test_alert_carries_the_five_slowest_exemplars_and_trace_links() -> None:
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     cfg = latency_config(trace_url_template="http://jaeger:16686/trace/{trace_id}")
     conn = await started(cfg, clock, rec)
     traces = [f"{i:032x}" for i in range(1, 9)]
@@ -186,7 +186,7 @@ async def test_success_rate_exemplars_are_failed_requests() -> None:
         "by": ["hybrid_routing.route"],
         "thresholds": {"critical": "< 0.85"},
     }
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     conn = await started(latency_config(rules=[rule]), clock, rec)
     ok_trace = "1" * 32
     await conn.consume(latency_batch(T0, [1.0] * 5, exemplars=[(1.0, ok_trace)]))
@@ -198,7 +198,7 @@ async def test_success_rate_exemplars_are_failed_requests() -> None:
 
 
 async def test_instances_merge_into_one_series_per_label_set() -> None:
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     conn = await started(latency_config(rule={"min_samples": 20}), clock, rec)
     for i in range(2):  # 10 slow requests from each of two instances
         res = {"service.name": "app", "service.instance.id": f"i{i}", "host.name": f"h{i}"}
@@ -276,7 +276,7 @@ async def test_rules_on_one_metric_do_not_share_exemplar_choices() -> None:
         "thresholds": {"critical": "< 2"},  # always fires
     }
     latency = {**yaml.safe_load(LATENCY_RULE), "thresholds": {"warning": "> 0"}}
-    clock, rec = FakeClock(), Recorder()
+    clock, rec = engine_clock(), Recorder()
     conn = await started(latency_config(rules=[success, latency]), clock, rec)
     await conn.consume(latency_batch(T0, [16.0] * 20, exemplars=[(16.0, TRACE)]))
     by_rule = {a.alertname: a.exemplar_trace_ids for a in rec.take()}

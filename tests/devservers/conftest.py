@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.config import Config
-from devserver_support import FakeClock
+from support.clocks import ManualClock
 
 from routewatch.collector.devservers.bedrock import BedrockServer, bedrock_server
 
@@ -30,5 +30,5 @@ def client(bedrock: BedrockServer) -> object:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()

@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 from botocore.exceptions import ClientError, EventStreamError
-from devserver_support import FakeClock
+from support.clocks import ManualClock
 
 from routewatch.collector.devservers.bedrock import (
     ERRORS,
@@ -575,7 +575,7 @@ def test_bad_latency_specs(spec: str, message: str) -> None:
     assert message in str(info.value)
 
 
-def test_incident_adds_latency_and_throttles_for_its_duration(clock: FakeClock) -> None:
+def test_incident_adds_latency_and_throttles_for_its_duration(clock: ManualClock) -> None:
     with bedrock_server(state=ServerState(clock=clock)) as srv:
         client = srv.client(config=Config(retries={"total_max_attempts": 1}))
         srv.incident(add_latency=0.01, duration=30)

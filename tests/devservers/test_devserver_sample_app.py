@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
-from devserver_support import FakeClock
+from support.clocks import ManualClock
 
 from routewatch.collector.devservers import mcp_server, sample_app
 from routewatch.collector.devservers.bedrock import BedrockServer, Behaviour, bedrock_server
@@ -86,7 +86,7 @@ def test_attempt_order_falls_back_to_the_other_path() -> None:
     assert attempt_order(OPERATIONS["emergency"], "direct") == ("direct",)
 
 
-def test_circuit_breaker_opens_after_three_failures_for_thirty_seconds(clock: FakeClock) -> None:
+def test_circuit_breaker_opens_after_three_failures_for_thirty_seconds(clock: ManualClock) -> None:
     breaker = CircuitBreaker(clock=clock)
     breaker.failed()
     breaker.failed()
@@ -104,7 +104,7 @@ def test_circuit_breaker_opens_after_three_failures_for_thirty_seconds(clock: Fa
     assert breaker.healthy()
 
 
-def test_circuit_breaker_half_open_allows_two_trial_calls(clock: FakeClock) -> None:
+def test_circuit_breaker_half_open_allows_two_trial_calls(clock: ManualClock) -> None:
     breaker = CircuitBreaker(clock=clock)
     for _ in range(3):
         breaker.failed()
@@ -120,7 +120,7 @@ def test_circuit_breaker_half_open_allows_two_trial_calls(clock: FakeClock) -> N
     assert breaker.healthy()
 
 
-def test_circuit_breaker_failed_trial_reopens(clock: FakeClock) -> None:
+def test_circuit_breaker_failed_trial_reopens(clock: ManualClock) -> None:
     breaker = CircuitBreaker(clock=clock)
     for _ in range(3):
         breaker.failed()
@@ -158,7 +158,7 @@ def _response(op: str = "infrastructure") -> SupportResponse:
         ("standard", "cost_analysis", 300),
     ],
 )
-def test_cache_ttl_per_task(clock: FakeClock, op: str, task: str, ttl: float) -> None:
+def test_cache_ttl_per_task(clock: ManualClock, op: str, task: str, ttl: float) -> None:
     cache = SupportCache(clock=clock)
     request = SupportRequest(op, {"service": "checkout"}, task=task)
     assert cache.cacheable(request)
@@ -199,7 +199,7 @@ def test_cache_key_is_operation_plus_sha256_of_canonical_context() -> None:
     assert cache_key(a) == cache_key(SupportRequest("infrastructure", a.context, model_id="x"))
 
 
-def test_uncacheable_tasks_are_never_stored(clock: FakeClock) -> None:
+def test_uncacheable_tasks_are_never_stored(clock: ManualClock) -> None:
     cache = SupportCache(clock=clock)
     for request in (
         SupportRequest("emergency", {"incident": "INC-1"}),
@@ -211,7 +211,7 @@ def test_uncacheable_tasks_are_never_stored(clock: FakeClock) -> None:
     assert len(cache) == 0
 
 
-def test_cache_holds_at_most_max_entries_least_recently_used_out(clock: FakeClock) -> None:
+def test_cache_holds_at_most_max_entries_least_recently_used_out(clock: ManualClock) -> None:
     cache = SupportCache(max_entries=3, clock=clock)
     requests = [SupportRequest("infrastructure", {"n": i}) for i in range(4)]
     for request in requests[:3]:
@@ -224,7 +224,7 @@ def test_cache_holds_at_most_max_entries_least_recently_used_out(clock: FakeCloc
     assert SupportCache().max_entries == 1000
 
 
-def test_cache_health_rule(clock: FakeClock) -> None:
+def test_cache_health_rule(clock: ManualClock) -> None:
     cache = SupportCache(clock=clock)
     request = SupportRequest("infrastructure", {"n": 1})
     for _ in range(10):
@@ -283,7 +283,7 @@ async def test_direct_path_unsuccessful_response(bedrock: BedrockServer) -> None
 
 
 async def test_router_fallback_breaker_and_cache_end_to_end(
-    bedrock: BedrockServer, clock: FakeClock
+    bedrock: BedrockServer, clock: ManualClock
 ) -> None:
     direct = DirectPath(bedrock.url, **CREDENTIALS)
     env = {mcp_server.ENV_ERROR: "support_answer"}  # standard/support_answer fails on MCP

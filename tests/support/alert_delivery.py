@@ -1,4 +1,4 @@
-"""Helpers for alert delivery tests: a fake clock and sample alerts."""
+"""Helpers for alert delivery tests: a clock for the channels and sample alerts."""
 
 from __future__ import annotations
 
@@ -6,27 +6,17 @@ from dataclasses import replace
 from typing import Any
 
 from routewatch.exporters.alerts import Alert
+from support.clocks import ManualClock
 
 ROUTING_KEY = "R0123456789abcdefghijklmnopqrstu"  # 32 characters, as PagerDuty's
 assert len(ROUTING_KEY) == 32
 
 
-class FakeClock:
-    """Monotonic and wall time that only move when someone sleeps (or `advance`)."""
+class DeliveryClock(ManualClock):
+    """Monotonic and wall time in one, from a fixed start, for the delivery channels."""
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+        super().__init__(start)
 
     def clocks(self) -> dict[str, Any]:
         """Keyword arguments for a channel: clock, wall, sleep and a fixed jitter."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emf_validator import validate
+from support.clocks import ManualClock
 
 from routewatch.exporters.emf import DeltaTracker, EmfConfig, EmfEncoder, Stats
 from routewatch.exporters.emf.stats import DELTA_EVICTIONS, DROPPED_POINTS
@@ -13,16 +14,8 @@ S = 10**9  # one second in ns
 T0 = 1_700_000_000 * S
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def tracker(**kw: Any) -> tuple[DeltaTracker, Stats, Clock]:
-    stats, clock = Stats(), Clock()
+def tracker(**kw: Any) -> tuple[DeltaTracker, Stats, ManualClock]:
+    stats, clock = Stats(), ManualClock()
     return DeltaTracker(stats, clock=clock, **kw), stats, clock
 
 

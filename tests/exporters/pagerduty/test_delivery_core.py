@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support.alert_delivery import FakeClock, sample_alert
+from support.alert_delivery import DeliveryClock, sample_alert
 
 from routewatch.exporters.delivery import (
     Action,
@@ -28,7 +28,7 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
 
 
 async def test_retry_disabled_makes_one_attempt() -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     calls = 0
 
     async def attempt() -> None:
@@ -42,7 +42,7 @@ async def test_retry_disabled_makes_one_attempt() -> None:
 
 
 async def test_max_elapsed_time_zero_retries_until_success() -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     outcomes = iter([True] * 30 + [False])
 
     async def attempt() -> str:

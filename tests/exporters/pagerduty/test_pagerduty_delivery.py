@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from support.alert_delivery import ROUTING_KEY, FakeClock, sample_alert
+from support.alert_delivery import ROUTING_KEY, DeliveryClock, sample_alert
 
 from routewatch.collector.devservers.pagerduty_server import PagerDutyServer, pagerduty_server
 from routewatch.exporters.delivery import Backoff, TokenBuckets
@@ -28,13 +28,13 @@ def pd() -> Iterator[PagerDutyServer]:
         yield server
 
 
-def notifier(pd: PagerDutyServer, clock: FakeClock, **options: object) -> PagerDutyNotifier:
+def notifier(pd: PagerDutyServer, clock: DeliveryClock, **options: object) -> PagerDutyNotifier:
     opts = PagerDutyOptions(routing_key=ROUTING_KEY, url=pd.url, backoff=BACKOFF, timeout=5.0)
     return PagerDutyNotifier(replace(opts, **options), **clock.clocks())
 
 
 async def test_trigger_then_resolve_opens_and_closes_one_incident(pd: PagerDutyServer) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     channel = notifier(pd, clock)
     [trigger] = await channel.notify(sample_alert())
     assert (trigger.outcome, trigger.action, trigger.attempts) == ("delivered", "trigger", 1)
@@ -51,7 +51,7 @@ async def test_trigger_then_resolve_opens_and_closes_one_incident(pd: PagerDutyS
 async def test_429_and_5xx_are_retried_with_backoff_then_delivered(
     pd: PagerDutyServer, status: int
 ) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     channel = notifier(pd, clock)
     pd.inject(status, times=2)
     [result] = await channel.notify(sample_alert())
@@ -62,7 +62,7 @@ async def test_429_and_5xx_are_retried_with_backoff_then_delivered(
 
 
 async def test_retry_after_of_a_429_is_honoured(pd: PagerDutyServer) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     channel = notifier(pd, clock)
     pd.inject(429, times=1, retry_after=7)
     [result] = await channel.notify(sample_alert())
@@ -71,7 +71,7 @@ async def test_retry_after_of_a_429_is_honoured(pd: PagerDutyServer) -> None:
 
 
 async def test_a_dropped_connection_is_retried(pd: PagerDutyServer) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     channel = notifier(pd, clock)
     pd.inject_drop()
     [result] = await channel.notify(sample_alert())
@@ -80,7 +80,7 @@ async def test_a_dropped_connection_is_retried(pd: PagerDutyServer) -> None:
 
 
 async def test_400_is_never_retried(pd: PagerDutyServer) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     channel = notifier(pd, clock)
     pd.inject(400, times=5)
     [result] = await channel.notify(sample_alert())
@@ -91,7 +91,7 @@ async def test_400_is_never_retried(pd: PagerDutyServer) -> None:
 
 
 async def test_retries_stop_at_max_elapsed_time(pd: PagerDutyServer) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     channel = notifier(pd, clock, backoff=replace(BACKOFF, max_elapsed_time=10.0))
     pd.inject(503, times=100)
     [result] = await channel.notify(sample_alert())
@@ -104,7 +104,7 @@ async def test_retries_stop_at_max_elapsed_time(pd: PagerDutyServer) -> None:
 async def test_unreachable_endpoint_is_a_retryable_network_error() -> None:
     from support.ports import free_port
 
-    clock = FakeClock()
+    clock = DeliveryClock()
     opts = PagerDutyOptions(
         routing_key=ROUTING_KEY,
         url=f"http://127.0.0.1:{free_port()}/v2/enqueue",
@@ -118,7 +118,7 @@ async def test_unreachable_endpoint_is_a_retryable_network_error() -> None:
 
 
 async def test_token_bucket_waits_on_the_fake_clock() -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     buckets = TokenBuckets(120, clock=clock, sleep=clock.sleep)
     for _ in range(120):
         assert await buckets.acquire("k") == 0.0
@@ -131,7 +131,7 @@ async def test_token_bucket_waits_on_the_fake_clock() -> None:
 
 
 async def test_channel_paces_events_under_the_servers_rate_limit() -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     with pagerduty_server(rate_limit_per_minute=2, clock=clock) as pd:
         channel = notifier(pd, clock, events_per_minute=2.0)
         for i in range(3):
@@ -144,7 +144,7 @@ async def test_channel_paces_events_under_the_servers_rate_limit() -> None:
 
 
 async def test_level_change_below_severities_resolves_the_incident(pd: PagerDutyServer) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     channel = notifier(pd, clock)  # severities: critical, error
     await channel.notify(sample_alert())
     [downgrade] = await channel.notify(sample_alert(severity="warning", notification_id="n-2"))
@@ -161,7 +161,7 @@ async def test_level_change_below_severities_resolves_the_incident(pd: PagerDuty
 async def test_level_change_within_severities_updates_the_same_incident(
     pd: PagerDutyServer,
 ) -> None:
-    channel = notifier(pd, FakeClock())
+    channel = notifier(pd, DeliveryClock())
     await channel.notify(sample_alert(severity="error"))
     await channel.notify(sample_alert(severity="critical", notification_id="n-2"))
     [incident] = pd.open_incidents()
@@ -170,7 +170,7 @@ async def test_level_change_within_severities_updates_the_same_incident(
 
 
 async def test_filtered_severities_never_reach_pagerduty(pd: PagerDutyServer) -> None:
-    channel = notifier(pd, FakeClock())
+    channel = notifier(pd, DeliveryClock())
     [firing] = await channel.notify(sample_alert(severity="warning"))
     [resolved] = await channel.notify(
         sample_alert(severity="warning", status="resolved", notification_id="n-2")
@@ -183,14 +183,14 @@ async def test_filtered_severities_never_reach_pagerduty(pd: PagerDutyServer) ->
 async def test_resolve_of_an_unknown_alert_is_sent(pd: PagerDutyServer) -> None:
     # It may have fired before a restart that kept no history: a resolve of an unknown
     # dedup_key is a no-op at PagerDuty, a lost one leaves an incident open forever.
-    channel = notifier(pd, FakeClock())
+    channel = notifier(pd, DeliveryClock())
     [result] = await channel.notify(sample_alert(status="resolved", severity="warning"))
     assert (result.outcome, result.action) == ("delivered", "resolve")
     await channel.close()
 
 
 async def test_two_exporters_with_the_same_alert_open_one_incident(pd: PagerDutyServer) -> None:
-    first, second = notifier(pd, FakeClock()), notifier(pd, FakeClock())
+    first, second = notifier(pd, DeliveryClock()), notifier(pd, DeliveryClock())
     await first.notify(sample_alert())
     await second.notify(sample_alert(notification_id="other-instance-1"))
     assert len(pd.events) == 2 and len(pd.incidents) == 1
@@ -207,7 +207,7 @@ def test_routing_key_is_not_in_repr() -> None:
 
 
 async def test_token_bucket_serves_concurrent_callers_in_order() -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:  # all wait at once: time does not move

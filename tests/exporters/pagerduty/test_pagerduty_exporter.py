@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.alert_delivery import ROUTING_KEY, FakeClock, sample_alert
+from support.alert_delivery import ROUTING_KEY, DeliveryClock, sample_alert
 
 from routewatch.collector.alerting.history import reset_shared_history, shared_history
 from routewatch.collector.component import ComponentID, CreateSettings, Kind, Signal
@@ -125,7 +125,7 @@ async def test_a_400_is_permanent_logged_once_and_no_secret_anywhere(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     cfg = config({"routing_key": ROUTING_KEY, "url": pd.url, "retry_on_failure": FAST_RETRY})
-    clock = FakeClock()
+    clock = DeliveryClock()
     exporter = new_pagerduty_exporter(settings(), cfg, **clock.clocks())
     await exporter.start(NoExtensions())
     pd.inject(400, times=3)
@@ -153,7 +153,7 @@ async def test_network_errors_are_retryable_and_redacted(caplog: pytest.LogCaptu
     # A URL that would echo the key in an error if it were ever put there.
     url = f"http://127.0.0.1:{free_port()}/v2/enqueue?k={ROUTING_KEY}"
     cfg = config({"routing_key": ROUTING_KEY, "url": url, "retry_on_failure": FAST_RETRY})
-    clock = FakeClock()
+    clock = DeliveryClock()
     exporter = new_pagerduty_exporter(settings(), cfg, **clock.clocks())
     await exporter.start(NoExtensions())
     with pytest.raises(RetryableError) as err:
@@ -174,7 +174,7 @@ async def test_a_retried_request_resends_only_what_failed(pd: PagerDutyServer) -
             "retry_on_failure": {**FAST_RETRY, "max_elapsed_time": "2s"},
         }
     )
-    exporter = new_pagerduty_exporter(settings(), cfg, **FakeClock().clocks())
+    exporter = new_pagerduty_exporter(settings(), cfg, **DeliveryClock().clocks())
     await exporter.start(NoExtensions())
     first = sample_alert(fingerprint="fp-a", notification_id="a-1")
     second = sample_alert(fingerprint="fp-b", notification_id="b-1")
@@ -195,14 +195,14 @@ async def test_history_survives_a_restart_so_a_downgrade_still_resolves(
 ) -> None:
     raw = {"routing_key": ROUTING_KEY, "url": pd.url, "history_storage": "file_storage"}
     host = FileStorageHost(tmp_path / "storage.db")
-    before = new_pagerduty_exporter(settings(), config(raw), **FakeClock().clocks())
+    before = new_pagerduty_exporter(settings(), config(raw), **DeliveryClock().clocks())
     await before.start(host)
     await before.consume(alerts_to_request([sample_alert()], now=1.0))
     await before.shutdown()
     shared_history().detach()
     reset_shared_history()  # the collector restarts
 
-    after = new_pagerduty_exporter(settings(), config(raw), **FakeClock().clocks())
+    after = new_pagerduty_exporter(settings(), config(raw), **DeliveryClock().clocks())
     await after.start(host)
     downgrade = sample_alert(severity="warning", notification_id="n-2")
     await after.consume(alerts_to_request([downgrade], now=2.0))
@@ -218,7 +218,7 @@ async def test_concurrent_requests_keep_trigger_before_resolve(pd: PagerDutyServ
     # Parallel queue consumers: the trigger's request is slowed by a 503 and a retry; its
     # resolve, pushed meanwhile, must not overtake it (or the incident would stay open).
     cfg = config({"routing_key": ROUTING_KEY, "url": pd.url, "retry_on_failure": FAST_RETRY})
-    exporter = new_pagerduty_exporter(settings(), cfg, **FakeClock().clocks())
+    exporter = new_pagerduty_exporter(settings(), cfg, **DeliveryClock().clocks())
     await exporter.start(NoExtensions())
     pd.inject(503)
     trigger = alerts_to_request([sample_alert()], now=1.0)
@@ -231,9 +231,9 @@ async def test_concurrent_requests_keep_trigger_before_resolve(pd: PagerDutyServ
 
 async def test_two_collectors_with_the_same_alert_open_one_incident(pd: PagerDutyServer) -> None:
     cfg = config({"routing_key": ROUTING_KEY, "url": pd.url})
-    first = new_pagerduty_exporter(settings("a"), cfg, **FakeClock().clocks())
+    first = new_pagerduty_exporter(settings("a"), cfg, **DeliveryClock().clocks())
     await first.start(NoExtensions())
-    second = new_pagerduty_exporter(settings("b"), cfg, **FakeClock().clocks())
+    second = new_pagerduty_exporter(settings("b"), cfg, **DeliveryClock().clocks())
     await second.start(NoExtensions())
     # each instance evaluates the same rule on the same data: same fingerprint, own ids
     await first.consume(alerts_to_request([sample_alert(notification_id="a-1")], now=1.0))
@@ -249,7 +249,7 @@ async def test_two_collectors_with_the_same_alert_open_one_incident(pd: PagerDut
 
 async def test_an_alert_without_fingerprint_is_dropped_permanently(pd: PagerDutyServer) -> None:
     cfg = config({"routing_key": ROUTING_KEY, "url": pd.url})
-    exporter = new_pagerduty_exporter(settings(), cfg, **FakeClock().clocks())
+    exporter = new_pagerduty_exporter(settings(), cfg, **DeliveryClock().clocks())
     await exporter.start(NoExtensions())
     with pytest.raises(PermanentError, match="dropped: alert has no fingerprint"):
         await exporter.consume(alerts_to_request([sample_alert(fingerprint="")], now=1.0))
@@ -264,5 +264,5 @@ def test_exporters_of_one_process_share_the_rate_limit_per_routing_key() -> None
     cfg = config({"routing_key": ROUTING_KEY})
     first, second = notifier_from(settings("a"), cfg), notifier_from(settings("b"), cfg)
     assert first.buckets is second.buckets
-    own = notifier_from(settings("c"), cfg, **FakeClock().clocks())
+    own = notifier_from(settings("c"), cfg, **DeliveryClock().clocks())
     assert own.buckets is not first.buckets

@@ -9,7 +9,7 @@ import urllib.request
 
 import orjson
 import pytest
-from support.alert_delivery import ROUTING_KEY, FakeClock
+from support.alert_delivery import ROUTING_KEY, DeliveryClock
 
 from routewatch.collector.devservers.pagerduty_server import pagerduty_server, validate_event
 from routewatch.exporters.pagerduty import MAX_BODY_BYTES
@@ -118,7 +118,7 @@ def test_unknown_routing_key_is_refused_when_keys_are_configured() -> None:
 
 
 def test_rate_limit_per_routing_key_on_the_servers_clock() -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     with pagerduty_server(rate_limit_per_minute=3, clock=clock) as pd:
         assert [_post(pd.url, _event())[0] for _ in range(4)] == [202, 202, 202, 429]
         assert _post(pd.url, _event(routing_key="Z" * 32))[0] == 202

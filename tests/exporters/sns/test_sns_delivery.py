@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
-from support.alert_delivery import FakeClock, sample_alert
+from support.alert_delivery import DeliveryClock, sample_alert
 from support.fault_proxy import aws_query_error, fault_proxy
 from support.moto import MotoServer, moto_server
 from support.sns_sqs import subscribe
@@ -37,14 +37,14 @@ def moto(moto_module: MotoServer) -> MotoServer:
     return moto_module
 
 
-def channel(endpoint: str, clock: FakeClock, **options: Any) -> SnsNotifier:
+def channel(endpoint: str, clock: DeliveryClock, **options: Any) -> SnsNotifier:
     opts = SnsOptions(endpoint=endpoint, region="us-east-1", backoff=BACKOFF, timeout=10.0)
     return SnsNotifier(replace(opts, **options), **clock.clocks())
 
 
 async def test_envelope_delivery_carries_message_subject_and_attributes(moto: MotoServer) -> None:
     sub = subscribe(moto, "alerts", raw=False)
-    sns = channel(moto.endpoint_url, FakeClock(), topic_arn=sub.topic_arn)
+    sns = channel(moto.endpoint_url, DeliveryClock(), topic_arn=sub.topic_arn)
     [trigger] = await sns.notify(sample_alert())
     [resolve] = await sns.notify(sample_alert(status="resolved", notification_id="n-2"))
     assert (trigger.outcome, resolve.outcome) == ("delivered", "delivered")
@@ -64,7 +64,7 @@ async def test_envelope_delivery_carries_message_subject_and_attributes(moto: Mo
 
 async def test_raw_delivery_puts_attributes_on_the_sqs_message(moto: MotoServer) -> None:
     sub = subscribe(moto, "raw-alerts", raw=True)
-    sns = channel(moto.endpoint_url, FakeClock(), topic_arn=sub.topic_arn)
+    sns = channel(moto.endpoint_url, DeliveryClock(), topic_arn=sub.topic_arn)
     await sns.notify(sample_alert())
     [message] = sub.receive(1)
     assert orjson.loads(message["Body"])["alertname"] == "RouteLatencyHigh"
@@ -75,7 +75,7 @@ async def test_raw_delivery_puts_attributes_on_the_sqs_message(moto: MotoServer)
 async def test_message_at_and_past_the_size_limit_is_published(moto: MotoServer) -> None:
     sub = subscribe(moto, "big", raw=True)
     options = MessageOptions(format="text", template="{description}")
-    sns = channel(moto.endpoint_url, FakeClock(), topic_arn=sub.topic_arn, message=options)
+    sns = channel(moto.endpoint_url, DeliveryClock(), topic_arn=sub.topic_arn, message=options)
     probe = sample_alert(annotations={"summary": "s", "description": "m"})
     from routewatch.exporters.delivery import Action, Step
     from routewatch.exporters.sns import publish_input
@@ -106,7 +106,7 @@ async def test_topic_per_severity_and_a_level_change_resolves_on_the_old_topic(
         "warning": warning.topic_arn,
         "info": warning.topic_arn,
     }
-    sns = channel(moto.endpoint_url, FakeClock(), topic_arns=topics)
+    sns = channel(moto.endpoint_url, DeliveryClock(), topic_arns=topics)
     await sns.notify(sample_alert())
     results = await sns.notify(sample_alert(severity="warning", notification_id="n-2"))
     assert [(r.destination, r.action) for r in results] == [
@@ -128,7 +128,9 @@ async def test_topic_per_severity_and_a_level_change_resolves_on_the_old_topic(
 
 async def test_severities_filter(moto: MotoServer) -> None:
     sub = subscribe(moto, "crit-only", raw=True)
-    sns = channel(moto.endpoint_url, FakeClock(), topic_arn=sub.topic_arn, severities=("critical",))
+    sns = channel(
+        moto.endpoint_url, DeliveryClock(), topic_arn=sub.topic_arn, severities=("critical",)
+    )
     [result] = await sns.notify(sample_alert(severity="info"))
     [resolved] = await sns.notify(sample_alert(severity="info", status="resolved"))
     assert (result.outcome, resolved.outcome) == ("filtered", "filtered")
@@ -139,12 +141,12 @@ async def test_fifo_trigger_repeat_and_resolve_all_arrive_duplicates_do_not(
     moto: MotoServer,
 ) -> None:
     sub = subscribe(moto, "alerts", raw=True, fifo=True)
-    sns = channel(moto.endpoint_url, FakeClock(), topic_arn=sub.topic_arn)
+    sns = channel(moto.endpoint_url, DeliveryClock(), topic_arn=sub.topic_arn)
     await sns.notify(sample_alert(notification_id="fp-1"))
     await sns.notify(sample_alert(notification_id="fp-2"))  # repeat_interval elapsed
     await sns.notify(sample_alert(status="resolved", notification_id="fp-3"))
     # a second collector (or a retried request) sending the same notification again
-    other = channel(moto.endpoint_url, FakeClock(), topic_arn=sub.topic_arn)
+    other = channel(moto.endpoint_url, DeliveryClock(), topic_arn=sub.topic_arn)
     await other.notify(sample_alert(notification_id="fp-1"))
     messages = sub.receive(3)
     assert [m["MessageAttributes"]["status"]["StringValue"] for m in messages] == [
@@ -164,7 +166,7 @@ async def test_fifo_trigger_repeat_and_resolve_all_arrive_duplicates_do_not(
 async def test_throttling_is_retried_with_backoff(moto: MotoServer, code: str) -> None:
     sub = subscribe(moto, "throttled", raw=True)
     with fault_proxy(moto.endpoint_url) as proxy:
-        clock = FakeClock()
+        clock = DeliveryClock()
         sns = channel(proxy.url, clock, topic_arn=sub.topic_arn)
         proxy.inject(400, aws_query_error(code), times=2, match="Action=Publish")
         [result] = await sns.notify(sample_alert())
@@ -177,7 +179,7 @@ async def test_throttling_is_retried_with_backoff(moto: MotoServer, code: str) -
 async def test_5xx_is_retried_and_a_bad_parameter_is_not(moto: MotoServer) -> None:
     sub = subscribe(moto, "faulty", raw=True)
     with fault_proxy(moto.endpoint_url) as proxy:
-        clock = FakeClock()
+        clock = DeliveryClock()
         sns = channel(proxy.url, clock, topic_arn=sub.topic_arn)
         proxy.inject(500, aws_query_error("InternalError", "oops"), times=1, match="Publish")
         [retried] = await sns.notify(sample_alert())
@@ -189,7 +191,7 @@ async def test_5xx_is_retried_and_a_bad_parameter_is_not(moto: MotoServer) -> No
 
 
 async def test_a_missing_topic_is_refused_not_retried(moto: MotoServer) -> None:
-    clock = FakeClock()
+    clock = DeliveryClock()
     arn = "arn:aws:sns:us-east-1:123456789012:does-not-exist"
     sns = channel(moto.endpoint_url, clock, topic_arn=arn)
     [result] = await sns.notify(sample_alert())
@@ -200,7 +202,7 @@ async def test_a_missing_topic_is_refused_not_retried(moto: MotoServer) -> None:
 async def test_unreachable_endpoint_is_retryable() -> None:
     from support.ports import free_port
 
-    clock = FakeClock()
+    clock = DeliveryClock()
     sns = channel(
         f"http://127.0.0.1:{free_port()}",
         clock,
