@@ -18,6 +18,7 @@ The changes of one export are journaled: when its events cannot be handed on (a 
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -167,8 +168,8 @@ def _histogram_delta(cur: HistogramState, prev: HistogramState) -> HistogramStat
     pcount, ptotal, pbuckets = prev
     if count < pcount or len(buckets) != len(pbuckets):
         return None
-    diff = tuple(a - b for a, b in zip(buckets, pbuckets, strict=True))
-    if min(diff, default=0) < 0:
+    diff = tuple(map(operator.sub, buckets, pbuckets))
+    if diff and min(diff) < 0:
         return None
     return count - pcount, total - ptotal, diff
 

@@ -111,12 +111,15 @@ class _Dims:
     (without declarations) its dimension sets. One object per distinct set (per encoder), so
     event groups are found by identity."""
 
-    __slots__ = ("_json", "key", "keys", "props", "sets")
+    __slots__ = ("_json", "key", "keys", "props", "series", "sets")
 
     def __init__(self, props: dict[str, str], keys: tuple[str, ...]) -> None:
         self.props = props
         self.keys = keys
         self.key = tuple(sorted(props.items()))
+        # `key` as bytes, for the delta state's keys: a bytes object keeps its hash, a tuple
+        # of pairs is hashed anew at every lookup
+        self.series = orjson.dumps(self.key)
         self.sets: DimensionSets | None = None
         self._json: bytes | None = None
 
@@ -467,6 +470,7 @@ class EmfBatch:
         self._context_dest: list[Hashable] = []
         self._resource: Mapping[str, Any] | None = None
         self._res_key: Hashable = ()
+        self._res_series = b"[]"  # `_res_key` as bytes (see `_Dims.series`)
         self._res_token = 0
         self._namespace = encoder.config.namespace or DEFAULT_NAMESPACE
         self._ctx = self._context(None, self._namespace)
@@ -479,6 +483,7 @@ class EmfBatch:
         self._resource = attrs
         # hashable whatever the values (arrays): it keys the delta state
         self._res_key = tuple(sorted((k, attribute_text(v)) for k, v in attrs.items()))
+        self._res_series = orjson.dumps(self._res_key)
         self._res_token = self._enc.resource_token(self._res_key) if self._r2t else 0
         if not self._enc.config.namespace:
             self._namespace = namespace_of(attrs)
@@ -542,7 +547,7 @@ class EmfBatch:
         entry = self._by_id.get(id(attrs))
         dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
         if cumulative:
-            delta = self._delta.number((self._res_key, info.name, dims.key), start, ts, value)
+            delta = self._delta.number((self._res_series, info.name, dims.series), start, ts, value)
             if delta is None:
                 return
             value = delta
@@ -596,7 +601,7 @@ class EmfBatch:
         dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
         if cumulative:
             state = self._delta.histogram(
-                (self._res_key, info.name, dims.key), start, ts, (count, total, tuple(counts))
+                (self._res_series, info.name, dims.series), start, ts, (count, total, tuple(counts))
             )
             if state is None:
                 return
@@ -695,7 +700,7 @@ class EmfBatch:
         dims = self._dims(self._res_token, self._resource, attrs)
         if cumulative:
             state = self._delta.exp_histogram(
-                (self._res_key, info.name, dims.key),
+                (self._res_series, info.name, dims.series),
                 start,
                 ts,
                 (
@@ -758,7 +763,9 @@ class EmfBatch:
                     qdims = self._dims(self._res_token, self._resource, qattrs)
                     self._add(info, qdims, ts, checked, None)
         # OTLP summaries are cumulative (count and sum since start).
-        state = self._delta.summary((self._res_key, info.name, dims.key), start, ts, (count, total))
+        state = self._delta.summary(
+            (self._res_series, info.name, dims.series), start, ts, (count, total)
+        )
         if state is None or not state[0]:
             return
         count, total = state
@@ -818,9 +825,9 @@ class EmfBatch:
             return
         dims = self._dims_column(attrs, recurring)
         if cumulative:
-            number, res_key, name = self._delta.number, self._res_key, info.name
+            number, res_key, name = self._delta.number, self._res_series, info.name
             deltas = [
-                number((res_key, name, d.key), start, ts, value)
+                number((res_key, name, d.series), start, ts, value)
                 for d, start, ts, value in zip(dims, starts, times, values, strict=True)
             ]
             self._put_column(info, dims, times, deltas)
@@ -868,9 +875,9 @@ class EmfBatch:
             return
         dims = self._dims_column(attrs, recurring)
         if cumulative:
-            delta, res_key, name = self._delta.histogram, self._res_key, info.name
+            delta, res_key, name = self._delta.histogram, self._res_series, info.name
             states = [
-                delta((res_key, name, d.key), start, ts, (count, total, tuple(b)))
+                delta((res_key, name, d.series), start, ts, (count, total, tuple(b)))
                 or (0, 0.0, ())  # nothing to send: no count
                 for d, start, ts, count, total, b in zip(
                     dims, starts, times, counts, sums, buckets, strict=True
