@@ -21,6 +21,11 @@ round), each keeping its best run;
 the distro's figure also gives this machine's speed against the issue's reference machine
 (where the distro does ~325,000 points/s), by which the collector figure is scaled.
 
+Other data (the headline is the default): `--mix histograms|counters|gauges|mixed`,
+`--buckets N`, `--attributes N`, `--temporality delta|cumulative` (cumulative data grows
+export after export by the same increments, so that both exporters always have data to send);
+`--matrix` compares the SDK path over a set of such mixes and prints the ratio of each.
+
 Run: `.tools/bin/uv run --no-sync python benchmarks/emf_throughput.py [--points 10000]`.
 `--skip-distro` measures routewatch only (no network needed); `--skip-collector`.
 """
@@ -38,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +57,23 @@ DURATION_BOUNDS += [40.96, 81.92]
 # -- the data: needs only opentelemetry-sdk (both interpreters build it) -------------------------
 
 
-def make_metrics_data(points: int, metrics: int, seed: int) -> Any:
+def make_metrics_data(
+    points: int,
+    metrics: int,
+    seed: int,
+    mix: str = "mixed",
+    attributes: int = 5,
+    buckets: int = 15,
+    temporality: str = "delta",
+    rnd_round: int = 0,
+) -> Any:
+    """`points` points over `metrics` metrics of `mix` (`mixed`: counters and histograms,
+    alternating). Cumulative data of round `r` is `r + 1` times the increments, and its time
+    `r` minutes later: each round converts to the same deltas. The attribute mappings are the
+    same objects round after round, as the SDK's are (each aggregation keeps its own)."""
     from opentelemetry.sdk.metrics.export import (
         AggregationTemporality,
+        Gauge,
         Histogram,
         HistogramDataPoint,
         Metric,
@@ -68,13 +88,72 @@ def make_metrics_data(points: int, metrics: int, seed: int) -> Any:
 
     rnd = random.Random(seed)
     per_metric = points // metrics
-    now = 1_700_000_000_000_000_000
-    start = now - 60 * 10**9
+    scale = rnd_round + 1
+    start = 1_700_000_000_000_000_000 - 60 * 10**9
+    now = start + 60 * 10**9 * scale
+    temp = AggregationTemporality[temporality.upper()]
+    bounds = bucket_bounds(buckets)
+    spread = 40 if buckets == 15 else max(40, 2 * buckets)
+    attr_sets = attribute_sets(per_metric, metrics, attributes)
+    out = []
+    for i in range(metrics):
+        kind = mix if mix != "mixed" else ("counters" if i % 2 == 0 else "histograms")
+        attrs = attr_sets[i]
+        if kind == "counters":
+            dps = [NumberDataPoint(a, start, now, rnd.randint(1, 1000) * scale) for a in attrs]
+            data: Any = Sum(dps, temp, True)
+            out.append(Metric(f"hybrid_routing.counter{i}", None, "{request}", data))
+        elif kind == "gauges":
+            dps = [NumberDataPoint(a, start, now, rnd.uniform(0, 100)) for a in attrs]
+            out.append(Metric(f"hybrid_routing.level{i}", None, "{request}", Gauge(dps)))
+        else:
+            hps = []
+            for a in attrs:
+                obs = [rnd.expovariate(1.0) for _ in range(rnd.randint(1, spread))]
+                counts = [0] * (len(bounds) + 1)
+                for v in obs:
+                    counts[sum(1 for b in bounds if b < v)] += 1
+                hps.append(
+                    HistogramDataPoint(
+                        a,
+                        start,
+                        now,
+                        len(obs) * scale,
+                        sum(obs) * scale,
+                        [c * scale for c in counts],
+                        bounds,
+                        min(obs),
+                        max(obs),
+                    )
+                )
+            data = Histogram(hps, temp)
+            out.append(Metric(f"hybrid_routing.duration{i}", None, "s", data))
+    scope = ScopeMetrics(InstrumentationScope("bench"), out, "")
+    resource = Resource({"service.name": "router", "service.namespace": "hybrid"})
+    return MetricsData([ResourceMetrics(resource, [scope], "")])
+
+
+def bucket_bounds(buckets: int) -> list[float]:
+    """The default 15 buckets: durations doubling from 10 ms; otherwise linear up to 8 s (so
+    that observations spread over many of them)."""
+    if buckets == 15:
+        return DURATION_BOUNDS
+    return [round(8 * k / (buckets - 1), 6) for k in range(1, buckets)]
+
+
+_ATTRIBUTE_SETS: dict[tuple[int, int, int], list[list[dict[str, str]]]] = {}
+
+
+def attribute_sets(per_metric: int, metrics: int, attributes: int) -> list[list[dict[str, str]]]:
+    """Each metric's attribute mappings: distinct sets of `attributes` keys, created once."""
+    key = (per_metric, metrics, attributes)
+    if key in _ATTRIBUTE_SETS:
+        return _ATTRIBUTE_SETS[key]
     routes = ["direct", "mcp", "cache", "fallback", "other"]
     operations = ["emergency", "infrastructure", "meta_monitor", "implementation", "standard"]
     models = ["claude-3-5-sonnet", "claude-3-haiku", "titan", "_OTHER"]
     regions = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-south-1"]
-    attr_sets = [
+    base = [
         {
             "hybrid_routing.route": r,
             "hybrid_routing.operation": o,
@@ -87,39 +166,42 @@ def make_metrics_data(points: int, metrics: int, seed: int) -> Any:
         for m in models
         for g in regions
     ][:per_metric]
-    while len(attr_sets) < per_metric:
-        attr_sets.append({**attr_sets[len(attr_sets) % 500], "shard": str(len(attr_sets))})
-    out = []
-    for i in range(metrics):
-        if i % 2 == 0:
-            dps = [NumberDataPoint(dict(a), start, now, rnd.randint(1, 1000)) for a in attr_sets]
-            data: Any = Sum(dps, AggregationTemporality.DELTA, True)
-            out.append(Metric(f"hybrid_routing.counter{i}", None, "{request}", data))
-        else:
-            hps = []
-            for a in attr_sets:
-                obs = [rnd.expovariate(1.0) for _ in range(rnd.randint(1, 40))]
-                counts = [0] * (len(DURATION_BOUNDS) + 1)
-                for v in obs:
-                    counts[sum(1 for b in DURATION_BOUNDS if b < v)] += 1
-                hps.append(
-                    HistogramDataPoint(
-                        dict(a),
-                        start,
-                        now,
-                        len(obs),
-                        sum(obs),
-                        counts,
-                        DURATION_BOUNDS,
-                        min(obs),
-                        max(obs),
-                    )
-                )
-            data = Histogram(hps, AggregationTemporality.DELTA)
-            out.append(Metric(f"hybrid_routing.duration{i}", None, "s", data))
-    scope = ScopeMetrics(InstrumentationScope("bench"), out, "")
-    resource = Resource({"service.name": "router", "service.namespace": "hybrid"})
-    return MetricsData([ResourceMetrics(resource, [scope], "")])
+    while len(base) < per_metric:
+        base.append({**base[len(base) % 500], "shard": str(len(base))})
+    if attributes > 5:
+        extra = range(attributes - 5)
+        base = [
+            {**a, **{f"extra.key{j}": f"v{j}-{n % 7}" for j in extra}} for n, a in enumerate(base)
+        ]
+    elif attributes < 5:
+        base = [
+            {**dict(list(a.items())[: attributes - 1]), "series": str(n)}
+            for n, a in enumerate(base)
+        ]
+    found = _ATTRIBUTE_SETS[key] = [[dict(a) for a in base] for _ in range(metrics)]
+    return found
+
+
+class DataSource:
+    """The data of each export: one object for delta data (exported again and again), the
+    next round's for cumulative data (built before the export, untimed)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.round = 0
+        self.first = self._make(0)
+
+    def _make(self, rnd_round: int) -> Any:
+        a = self.args
+        return make_metrics_data(
+            a.points, a.metrics, a.seed, a.mix, a.attributes, a.buckets, a.temporality, rnd_round
+        )
+
+    def next(self) -> Any:
+        if self.args.temporality == "delta":
+            return self.first
+        self.round += 1
+        return self._make(self.round)
 
 
 def load_average() -> str:
@@ -166,11 +248,16 @@ def routewatch_sdk_exporter(args: argparse.Namespace) -> tuple[Callable[[], floa
     """One timed export per call of the returned function."""
     from routewatch.exporters.emf import CloudWatchEMFMetricExporter
 
-    data = make_metrics_data(args.points, args.metrics, args.seed)
+    source = DataSource(args)
     sink = NullSink()
     exporter = CloudWatchEMFMetricExporter("HybridRouting", sink=sink)
-    exporter.export(data)
-    return (lambda: cpu_seconds(lambda: exporter.export(data))), sink
+    exporter.export(source.first)
+
+    def run() -> float:
+        data = source.next()
+        return cpu_seconds(lambda: exporter.export(data))
+
+    return run, sink
 
 
 def collector_path(
@@ -190,32 +277,45 @@ def collector_path(
     )
     from routewatch.exporters.emf.otlp_reader import COLUMNS, STABLE_ATTRIBUTES
 
-    data = make_metrics_data(args.points, args.metrics, args.seed)
-    request = encode_metrics(data)
-    payload = request.SerializeToString()
+    source = DataSource(args)
     encoder = EmfEncoder(EmfConfig(namespace="HybridRouting"))
-    info = {"bytes": 0, "request_bytes": len(payload)}
+    info = {"bytes": 0, "request_bytes": 0}
 
-    def to_emf(read: Callable[[Any], None]) -> None:
+    def request() -> Any:
+        message = encode_metrics(source.next())
+        info["request_bytes"] = message.ByteSize()
+        return message
+
+    def timed_emf(read: Callable[[Any], None]) -> float:
         # as AwsEmfExporter._export: a batch, the reader, the events for the sink
-        batch = encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
-        read(batch)
-        info["bytes"] = sum(len(m) for evs in batch.events().values() for _, m in evs)
+        def run() -> None:
+            batch = encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
+            read(batch)
+            info["bytes"] = sum(len(m) for evs in batch.events().values() for _, m in evs)
 
-    def from_bytes() -> None:
-        to_emf(lambda batch: read_otlp_metrics_bytes(batch, payload))
+        return cpu_seconds(run)
 
-    def from_message() -> None:
-        to_emf(lambda batch: read_otlp_metrics(batch, request))
+    # delta data: one request, reused (as its bytes); cumulative: a new one each run
+    message = encode_metrics(source.first)
+    payload = message.SerializeToString()
+    info["request_bytes"] = len(payload)
+
+    def from_bytes() -> float:
+        data = payload if args.temporality == "delta" else request().SerializeToString()
+        return timed_emf(lambda batch: read_otlp_metrics_bytes(batch, data))
+
+    def from_message() -> float:
+        data = message if args.temporality == "delta" else request()
+        return timed_emf(lambda batch: read_otlp_metrics(batch, data))
 
     def new_columns() -> float:
         COLUMNS.clear()
-        return cpu_seconds(from_bytes)
+        return from_bytes()
 
     from_bytes()
     runs: dict[str, Callable[[], float]] = {
-        "bytes": lambda: cpu_seconds(from_bytes),
-        "message": lambda: cpu_seconds(from_message),
+        "bytes": from_bytes,
+        "message": from_message,
         "new_columns": new_columns,
     }
     return runs, info
@@ -244,15 +344,15 @@ def distro_worker(args: argparse.Namespace) -> None:
         def shutdown(self, timeout_millis: int | None = None, **kwargs: Any) -> bool:
             return True
 
-    data = make_metrics_data(args.points, args.metrics, args.seed)
+    source = DataSource(args)
     exporter = NullEmfExporter("HybridRouting")
-    exporter.export(data)
+    exporter.export(source.first)
     print(json.dumps({"events": NullEmfExporter.events, "bytes": NullEmfExporter.bytes}))
     sys.stdout.flush()
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        print(cpu_seconds(lambda: exporter.export(data)), flush=True)
+        print(cpu_seconds(partial(exporter.export, source.next())), flush=True)
 
 
 def distro_python() -> Path:
@@ -276,7 +376,7 @@ class DistroProcess:
 
     def __init__(self, args: argparse.Namespace) -> None:
         cmd = [str(distro_python()), __file__, "--distro-worker"]
-        for flag in ("points", "metrics", "seed"):
+        for flag in MIX_FLAGS:
             cmd += [f"--{flag}", str(getattr(args, flag))]
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         self.proc = subprocess.Popen(
@@ -302,21 +402,73 @@ class DistroProcess:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=10_000)
-    parser.add_argument("--metrics", type=int, default=20, help="half counters, half histograms")
+    parser.add_argument("--metrics", type=int, default=20)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--mix", choices=MIXES, default="mixed", help="mixed: counters and histograms"
+    )
+    parser.add_argument("--attributes", type=int, default=5, help="attributes per point (>= 1)")
+    parser.add_argument("--buckets", type=int, default=15, help="buckets per histogram (>= 2)")
+    parser.add_argument("--temporality", choices=("delta", "cumulative"), default="delta")
+    parser.add_argument(
+        "--matrix", action="store_true", help="the SDK path over several mixes, a ratio each"
+    )
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--skip-distro", action="store_true")
     parser.add_argument("--skip-collector", action="store_true")
     parser.add_argument("--distro-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.attributes < 1 or args.buckets < 2:
+        parser.error("--attributes must be at least 1 and --buckets at least 2")
     if args.distro_worker:
         distro_worker(args)
         return 0
+    if not args.matrix:
+        measure(args)
+        return 0
+    ratios = []
+    for variant in MATRIX:
+        mix_args = argparse.Namespace(**{**vars(args), **variant, "skip_collector": True})
+        rate = measure(mix_args)
+        if "distro" in rate:
+            ratios.append((describe(mix_args), rate["ours"], rate["distro"]))
+        print()
+    print("ratio routewatch / distro per mix:")
+    for text, ours, theirs in ratios:
+        print(f"  {ours / theirs:5.2f}x  ({ours:>9,.0f} vs {theirs:>9,.0f} points/s)  {text}")
+    return 0
 
+
+MIXES = ("mixed", "histograms", "counters", "gauges")
+MIX_FLAGS = ("points", "metrics", "seed", "mix", "attributes", "buckets", "temporality")
+# --matrix: the headline mix, then one change at a time
+MATRIX: list[dict[str, Any]] = [
+    {},
+    {"mix": "histograms", "buckets": 40},
+    {"mix": "histograms"},
+    {"mix": "counters"},
+    {"mix": "gauges"},
+    {"attributes": 10},
+    {"attributes": 1},
+    {"temporality": "cumulative"},
+    {"mix": "histograms", "buckets": 40, "temporality": "cumulative", "attributes": 10},
+]
+
+
+def describe(args: argparse.Namespace) -> str:
+    kinds = {"mixed": "counters + histograms"}.get(args.mix, args.mix)
+    buckets = f" of {args.buckets} buckets" if args.mix in ("mixed", "histograms") else ""
+    return (
+        f"{args.points} points, {args.metrics} metrics: {kinds}{buckets}, "
+        f"{args.attributes} attributes, {args.temporality}"
+    )
+
+
+def measure(args: argparse.Namespace) -> dict[str, float]:
+    """One comparison; prints its figures and returns the rates by run name."""
     print(
-        f"{args.points} points ({args.metrics // 2} counters + {args.metrics // 2} histograms "
-        f"of {len(DURATION_BOUNDS) + 1} buckets, delta), "
-        f"best CPU time of {args.repeats} alternating runs; load average {load_average()}"
+        f"{describe(args)}; best CPU time of {args.repeats} alternating runs; "
+        f"load average {load_average()}"
     )
     ours, sink = routewatch_sdk_exporter(args)
     distro: DistroProcess | None = None
@@ -343,7 +495,8 @@ def main() -> int:
         for name, run in order[shift:] + order[:shift]:
             best[name] = min(best[name], run())
     rate = {name: args.points / seconds for name, seconds in best.items()}
-    calls = args.repeats + 1
+    # the first export of cumulative data is the baseline: it sends nothing
+    calls = args.repeats + (1 if args.temporality == "delta" else 0)
     print(
         f"SDK path, routewatch CloudWatchEMFMetricExporter: {rate['ours']:>12,.0f} points/s"
         f"  ({sink.events / calls:.0f} events, {sink.bytes / calls / 1e6:.2f} MB; "
@@ -365,7 +518,7 @@ def main() -> int:
         print(f"SDK path, aws-opentelemetry-distro: not measured ({distro_error})")
     if args.skip_collector:
         print(f"load average at the end: {load_average()}")
-        return 0
+        return rate
     print(
         f"collector path, OTLP request bytes (as the receiver hands them to awsemf) -> EMF: "
         f"{rate['collector_bytes']:>12,.0f} points/s  "
@@ -387,7 +540,7 @@ def main() -> int:
             f"machine: {rate['collector_bytes'] / machine:,.0f} points/s, an estimate)"
         )
     print(f"load average at the end: {load_average()}")
-    return 0
+    return rate
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ The changes of one export are journaled: when its events cannot be handed on (a 
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -64,8 +65,9 @@ class DeltaTracker:
         self._clock = clock
         self._series: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._now = clock()
-        # (key, previous (start, ts, value, seen) or None if the export created the series)
-        self._journal: list[tuple[Hashable, tuple[int, int, Any, float] | None]] = []
+        # (key, previous start, ts, value, seen), or (key, None) if the export created the
+        # series: one tuple a point
+        self._journal: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
         return len(self._series)
@@ -97,7 +99,7 @@ class DeltaTracker:
             return None
         prev = entry.value
         reset = start > entry.start or value < prev
-        self._journal.append((key, (entry.start, entry.ts, prev, entry.seen)))
+        self._journal.append((key, entry.start, entry.ts, prev, entry.seen))
         entry.start, entry.ts, entry.value, entry.seen = start, ts, value, self._now
         self._series.move_to_end(key)
         return value if reset else value - prev
@@ -129,7 +131,7 @@ class DeltaTracker:
             self._stats.count(DROPPED_POINTS, "out_of_order")
             return None
         result = None if start > entry.start else delta(state, entry.value)
-        self._journal.append((key, (entry.start, entry.ts, entry.value, entry.seen)))
+        self._journal.append((key, entry.start, entry.ts, entry.value, entry.seen))
         entry.start, entry.ts, entry.value, entry.seen = start, ts, state, self._now
         self._series.move_to_end(key)
         # None from `delta` means the series went down: a reset, so the value is the delta.
@@ -141,13 +143,13 @@ class DeltaTracker:
             series.popitem(last=False)
             self._stats.count(DELTA_EVICTIONS, "max_series")
         series[key] = _Entry(start, ts, value, self._now)
-        self._journal.append((key, None))
+        self._journal.append((key, None))  # created by this export
 
     def rollback(self) -> None:
         """Undo this export's changes (series evicted meanwhile stay evicted)."""
         series = self._series
-        for key, previous in reversed(self._journal):
-            if previous is None:
+        for key, *previous in reversed(self._journal):
+            if previous == [None]:
                 series.pop(key, None)
                 continue
             entry = series.get(key)
@@ -167,8 +169,8 @@ def _histogram_delta(cur: HistogramState, prev: HistogramState) -> HistogramStat
     pcount, ptotal, pbuckets = prev
     if count < pcount or len(buckets) != len(pbuckets):
         return None
-    diff = tuple(a - b for a, b in zip(buckets, pbuckets, strict=True))
-    if min(diff, default=0) < 0:
+    diff = tuple(map(operator.sub, buckets, pbuckets))
+    if diff and min(diff) < 0:
         return None
     return count - pcount, total - ptotal, diff
 

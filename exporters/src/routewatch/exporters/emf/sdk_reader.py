@@ -42,48 +42,15 @@ def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> Non
     if isinstance(data, Sum) and data.is_monotonic:
         info = batch.metric(name, unit, counter=True)
         cumulative = data.aggregation_temporality == _CUMULATIVE
-        add_sum = batch.sum
-        for p in data.data_points:
-            add_sum(
-                info,
-                p.attributes or _EMPTY,
-                p.start_time_unix_nano,
-                p.time_unix_nano,
-                p.value,
-                cumulative,
-                _trace_ids(p.exemplars) if p.exemplars else None,
-            )
+        batch.number_points(info, data.data_points, cumulative, True, _trace_ids)
     elif isinstance(data, Gauge | Sum):
         # Non-monotonic sums (up-down counters) are levels: sent as gauges.
         info = batch.metric(name, unit)
-        gauge = batch.gauge
-        for p in data.data_points:
-            gauge(
-                info,
-                p.attributes or _EMPTY,
-                p.time_unix_nano,
-                p.value,
-                _trace_ids(p.exemplars) if p.exemplars else None,
-            )
+        batch.number_points(info, data.data_points, False, False, _trace_ids)
     elif isinstance(data, Histogram):
         info = batch.metric(name, unit)
         cumulative = data.aggregation_temporality == _CUMULATIVE
-        hist = batch.histogram
-        for h in data.data_points:
-            hist(
-                info,
-                h.attributes or _EMPTY,
-                h.start_time_unix_nano,
-                h.time_unix_nano,
-                h.count,
-                h.sum,
-                h.min,
-                h.max,
-                h.explicit_bounds,
-                h.bucket_counts,
-                cumulative,
-                _trace_ids(h.exemplars) if h.exemplars else None,
-            )
+        batch.histogram_points(info, data.data_points, cumulative, _trace_ids)
     elif isinstance(data, ExponentialHistogram):
         info = batch.metric(name, unit)
         cumulative = data.aggregation_temporality == _CUMULATIVE
