@@ -658,12 +658,10 @@ class EmfBatch:
         if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
             # only then can a value or the sum be a tiny non-zero magnitude
             total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
-        nums = tuple(filter(None, counts))
+        nums = [*filter(None, counts)]
         if len(values) <= MAX_VALUES_PER_ARRAY:
-            # Tuples, which the garbage collector stops tracking once it sees they hold
-            # numbers only (as then the object): not traversed again while the batch lives.
             return {
-                "Values": tuple(values),
+                "Values": values,
                 "Counts": nums,
                 "Count": count,
                 "Sum": total,
