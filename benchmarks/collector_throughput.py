@@ -164,7 +164,8 @@ async def run_loadgen(args: argparse.Namespace) -> None:
     import grpc
 
     if args.signal == "traces":
-        payload, method, items = trace_request(SPANS_PER_REQUEST), TRACE_METHOD, SPANS_PER_REQUEST
+        items = args.spans_per_request
+        payload, method = trace_request(items), TRACE_METHOD
     else:
         payload, method, items = (
             metrics_request(POINTS_PER_REQUEST),
@@ -347,11 +348,17 @@ class SinkCounter:
 
 
 def loadgen(
-    target: str, signal_: str, duration: float, rate: int, concurrency: int
+    target: str,
+    signal_: str,
+    duration: float,
+    rate: int,
+    concurrency: int,
+    spans_per_request: int = SPANS_PER_REQUEST,
 ) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable, __file__, "--role", "loadgen", "--target", target, "--signal", signal_,
         "--duration", str(duration), "--rate", str(rate), "--concurrency", str(concurrency),
+        "--spans-per-request", str(spans_per_request),
     ]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.PIPE)
 
@@ -386,7 +393,12 @@ def health_latencies(url: str, stop: threading.Event, out: list[float]) -> None:
 
 
 def measure_steady(
-    counter: SinkCounter, target: str, collector_pid: int, duration: float, health_url: str | None
+    counter: SinkCounter,
+    target: str,
+    collector_pid: int,
+    duration: float,
+    health_url: str | None,
+    spans_per_request: int = SPANS_PER_REQUEST,
 ) -> dict[str, Any]:
     """At STEADY_RATE: CPU and RSS over the first half of the window (no probes), health
     latency over the second half (probes every 20 ms on a kept-alive connection)."""
@@ -394,7 +406,7 @@ def measure_steady(
 
     proc = psutil.Process(collector_pid)
     warmup = min(3.0, duration / 4)
-    load = loadgen(target, "traces", duration + warmup, STEADY_RATE, 1)
+    load = loadgen(target, "traces", duration + warmup, STEADY_RATE, 1, spans_per_request)
     time.sleep(warmup)  # connections, allocator, caches
     half = duration / 2
 
@@ -450,7 +462,9 @@ def main(args: argparse.Namespace) -> None:
         collector = start_collector(mode, target, sink.endpoint, health)
         try:
             wait_listening(int(target.rpartition(":")[2]), collector)
-            steady = measure_steady(counter, target, collector.pid, 20 * scale, health_url)
+            steady = measure_steady(
+                counter, target, collector.pid, 20 * scale, health_url, args.spans_per_request
+            )
             spans = measure_max(counter, target, "traces", 10 * scale, args.concurrency)
             points = measure_max(counter, target, "metrics", 8 * scale, args.concurrency)
             rss_after_max = psutil.Process(collector.pid).memory_info().rss / 2**20
@@ -469,7 +483,10 @@ def main(args: argparse.Namespace) -> None:
     print(f"  max spans/s end to end          {spans:>12,.0f}   (target >= 200,000)")
     print(f"  max metric points/s end to end  {points:>12,.0f}")
     delivered, cpu = steady["spans_per_s"], steady["cpu_percent_of_one_core"]
-    print(f"  steady load: spans/s delivered  {delivered:>12,.0f}   (offered {STEADY_RATE:,})")
+    print(
+        f"  steady load: spans/s delivered  {delivered:>12,.0f}   "
+        f"(offered {STEADY_RATE:,}, {args.spans_per_request} spans per request)"
+    )
     # The peer: the Go collector's testbed at 10k spans/s, 7-11% of a core and 55 MiB.
     print(f"    collector CPU, % of one core  {cpu:>12.1f}   (target <= 5; Go testbed 7-11)")
     rss = steady["rss_mib_max"]
@@ -503,6 +520,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--signal", choices=["traces", "metrics"], default="traces")
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--rate", type=int, default=0, help="items/s; 0 = as fast as possible")
+    parser.add_argument(
+        "--spans-per-request",
+        type=int,
+        default=SPANS_PER_REQUEST,
+        help="spans per export at the steady rate (the SDK's BatchSpanProcessor sends up to 512)",
+    )
     return parser.parse_args()
 
 
