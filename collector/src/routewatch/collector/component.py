@@ -162,6 +162,22 @@ async def deliver(consumer: Consumer, data: Data | None, encoded: Encoded | None
     await consumer.consume(data)
 
 
+class Forwarder:
+    """Base of a consumer that only passes requests on (fan-out, signal routing,
+    memory_limiter): both `consume` and `consume_encoded` come to `forward(data, encoded)`,
+    which `deliver` also calls with both forms at hand. A subclass defines `forward` and a
+    `needs_message` attribute or property (see `needs_message()`)."""
+
+    async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
+        raise NotImplementedError
+
+    async def consume(self, data: Data) -> None:
+        await self.forward(data, None)
+
+    async def consume_encoded(self, encoded: Encoded) -> None:
+        await self.forward(None, encoded)
+
+
 class Host(Protocol):
     """What a started component may ask of the running collector."""
 

@@ -15,6 +15,7 @@ from routewatch.collector.component import (
     Consumer,
     Data,
     Encoded,
+    Forwarder,
     Signal,
     deliver,
     needs_message,
@@ -40,7 +41,7 @@ def combine_errors(errors: Sequence[BaseException]) -> BaseException:
     return RetryableError(message, max(delays) if delays else None)
 
 
-class Fanout:
+class Fanout(Forwarder):
     """Hands the same request to every consumer concurrently.
 
     A failing consumer does not keep the others from getting the data. Consumers of the message
@@ -50,12 +51,6 @@ class Fanout:
     def __init__(self, consumers: Sequence[Consumer]) -> None:
         self.consumers = list(consumers)
         self.needs_message = any(needs_message(c) for c in self.consumers)
-
-    async def consume(self, data: Data) -> None:
-        await self.forward(data, None)
-
-    async def consume_encoded(self, encoded: Encoded) -> None:
-        await self.forward(None, encoded)
 
     async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
         if data is None and encoded is not None and self.needs_message:
@@ -76,7 +71,7 @@ def fanout(consumers: Sequence[Consumer]) -> Consumer:
     return consumers[0] if len(consumers) == 1 else Fanout(consumers)
 
 
-class SignalRouter:
+class SignalRouter(Forwarder):
     """The next consumer handed to a receiver: one object for every signal it serves.
 
     A receiver used in traces and metrics pipelines is created once and gets this router; it
@@ -93,21 +88,13 @@ class SignalRouter:
     def for_signal(self, signal: Signal) -> Consumer | None:
         return self._by_signal.get(signal)
 
-    async def consume(self, data: Data) -> None:
-        consumer = self._by_type.get(type(data))
-        if consumer is None:
-            raise PermanentError(f"no pipeline takes {type(data).__name__} from this receiver")
-        await deliver(consumer, data, None)
-
-    async def consume_encoded(self, encoded: Encoded) -> None:
-        await self.forward(None, encoded)
-
     async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
-        if encoded is None:
+        consumer: Consumer | None
+        if encoded is not None:
+            consumer, what = self._by_signal.get(encoded.signal), encoded.signal.value
+        else:
             assert data is not None
-            await self.consume(data)
-            return
-        consumer = self._by_signal.get(encoded.signal)
+            consumer, what = self._by_type.get(type(data)), type(data).__name__
         if consumer is None:
-            raise PermanentError(f"no pipeline takes {encoded.signal.value} from this receiver")
+            raise PermanentError(f"no pipeline takes {what} from this receiver")
         await deliver(consumer, data, encoded)

@@ -21,6 +21,7 @@ from routewatch.collector.component import (
     CreateSettings,
     Data,
     Encoded,
+    Forwarder,
     Host,
     Signal,
     deliver,
@@ -37,7 +38,7 @@ def process_rss() -> int:
     return int(_PROCESS.memory_info().rss)
 
 
-class MemoryLimiter:
+class MemoryLimiter(Forwarder):
     def __init__(
         self,
         settings: CreateSettings,
@@ -95,12 +96,6 @@ class MemoryLimiter:
     @property
     def needs_message(self) -> bool:
         return needs_message(self._next)
-
-    async def consume(self, data: Data) -> None:
-        await self.forward(data, None)
-
-    async def consume_encoded(self, encoded: Encoded) -> None:
-        await self.forward(None, encoded)
 
     async def forward(self, data: Data | None, encoded: Encoded | None) -> None:
         """Pass both forms on (see `component.deliver`), or refuse."""
