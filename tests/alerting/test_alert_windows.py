@@ -17,11 +17,11 @@ from alerting.engine_helpers import (
     started,
 )
 
+from routewatch.collector.alerting.buckets import histogram_quantile
 from routewatch.collector.alerting.clock import Tick
 from routewatch.collector.alerting.engine import Engine, EngineSettings
 from routewatch.collector.alerting.otlp_build import PointSpec, metrics_request
 from routewatch.collector.alerting.rules import RuleSet, decode_rule
-from routewatch.collector.alerting.windows import histogram_quantile
 
 
 def engine_for(rule: dict[str, Any], started_at: float = T0, **kw: Any) -> Engine:

@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 from routewatch.collector.alerting.buckets import (
     Bounds,
-    histogram_quantile,
     merge_packed,
     packed_quantile,
     quantile_of_cumulative,
@@ -31,8 +30,6 @@ from routewatch.collector.alerting.series import (
     Observation,
     is_instance_attribute,
 )
-
-__all__ = ["NO_DATA", "Reading", "RuleWindows", "SeriesKey", "SeriesWindow", "histogram_quantile"]
 
 SeriesKey = tuple[object, ...]
 GC_INTERVAL = 60.0
