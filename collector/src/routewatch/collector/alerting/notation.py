@@ -4,7 +4,6 @@ other characters: `{"my label"="x"}`)."""
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Final, Literal
 
@@ -74,7 +73,3 @@ def parse_selector(text: str) -> tuple[str, dict[str, str]]:
         labels[name] = lm.group("value").replace('\\"', '"').replace("\\\\", "\\")
         pos = lm.end()
     return match.group("name"), labels
-
-
-def is_number(sample: Sample) -> bool:
-    return isinstance(sample, float) and not math.isnan(sample)
