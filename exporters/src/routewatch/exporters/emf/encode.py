@@ -64,6 +64,13 @@ DimensionSets = tuple[tuple[str, ...], ...]
 # A point's attributes: a mapping, or a tuple of (key, value) pairs (cheaper for readers that
 # build them, and directly usable as a cache key).
 Attributes = Mapping[str, Any] | tuple[tuple[str, Any], ...]
+# An explicit-bucket histogram point whose value object is built when its event is rendered
+# (`EmfBatch._built`): (layout, count, sum, min, max, bucket counts), its extremes checked
+# and its buckets matching the layout. Building it then, event by event, keeps a batch's
+# memory to a small tuple a point: the Values/Counts lists and the object are garbage a
+# moment later and their memory is reused, where a batch holding them all touches new memory
+# for every point and hands the garbage collector three containers a point to traverse.
+Deferred = tuple[Any, int, float, float | None, float | None, Sequence[int]]
 # The root property carrying exemplar trace ids.
 TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
@@ -146,7 +153,7 @@ class _Group(_Layer):
     already in a layer goes to the next one (two scopes emitting one name, split histograms),
     so each layer is written without overwriting."""
 
-    __slots__ = ("dims", "more", "namespace", "trace_ids", "ts")
+    __slots__ = ("deferred", "dims", "more", "namespace", "trace_ids", "ts")
 
     def __init__(self, dims: _Dims, ts: int, namespace: str) -> None:
         self.values = {}
@@ -157,6 +164,8 @@ class _Group(_Layer):
         # the layers after the first (not the group itself: no reference cycle)
         self.more: list[_Layer] = []
         self.trace_ids: list[str] | None = None
+        # whether a layer holds a `Deferred` histogram value
+        self.deferred = False
 
     def layers(self) -> list[_Layer]:
         return [self, *self.more]
@@ -172,6 +181,8 @@ class _Group(_Layer):
             self.more.append(layer)
         layer.values[name] = value
         layer.infos[name] = info
+        if type(value) is tuple:
+            self.deferred = True
 
 
 class EmfEncoder:
@@ -573,11 +584,8 @@ class EmfBatch:
     ) -> None:
         """An explicit-bucket histogram point as Values (midpoints of the non-empty buckets)
         and Counts. `layout` instead of `bounds`: buckets given by their edges (exponential
-        histograms, already checked and converted).
-
-        Min/Max are the point's, tightened to the outermost non-empty buckets (after delta
-        conversion the cumulative extremes are loose) and taken from them when absent; the
-        outermost midpoints are clamped into [Min, Max] (open buckets need it).
+        histograms, already checked and converted). The value object is built when the
+        event is rendered (see `_built`), or now when it may need splitting.
         """
         if not info.valid:
             return
@@ -609,67 +617,17 @@ class EmfBatch:
             count, total, counts = state
         if not count:
             return
-        value = self._histogram_value(info, layout, count, total, vmin, vmax, counts)
+        deferred = (layout, count, total, vmin, vmax, counts)
+        if layout.size <= MAX_VALUES_PER_ARRAY:
+            self._add(info, dims, ts, deferred, trace_ids)
+            return
+        # may need splitting, into several events: built now
+        value = self._built_now(info, deferred)
         if type(value) is dict:
             self._add(info, dims, ts, value, trace_ids)
         elif value is not None:
             for obj in value:
                 self._add(info, dims, ts, obj, trace_ids)
-
-    def _histogram_value(
-        self,
-        info: MetricInfo,
-        layout: _Layout,
-        count: int,
-        total: float,
-        vmin: float | None,
-        vmax: float | None,
-        counts: Sequence[int],
-    ) -> dict[str, Any] | list[dict[str, Any]] | None:
-        """The value object of a histogram point with observations (a list of them when
-        split, None when dropped), its extremes checked and its buckets matching `layout`."""
-        values = list(compress(layout.mids, counts))
-        if not values:
-            self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=info.name)
-            return None
-        # The outermost non-empty buckets, found from their midpoints (no Python loop).
-        position = layout.position
-        first, last = position[values[0]], position[values[-1]]
-        lower, upper = layout.lower, layout.upper
-        lo, hi = lower[first], upper[last]
-        if vmin is None or vmin < lo or vmax is None or vmax > hi:
-            # absent, or loose (cumulative extremes after delta conversion): from the buckets
-            if vmin is None or vmin < lo:
-                vmin = lo if lo != -math.inf else min(upper[first], total / count)
-            if vmax is None or vmax > hi:
-                vmax = hi if hi != math.inf else max(lower[last], total / count)
-            if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
-                self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-                return None
-        # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first] and
-        # vmax <= upper[last] by now): clamp their midpoints.
-        if first == last:
-            values[0] = (vmin + vmax) / 2
-        else:
-            b = upper[first]
-            values[0] = (vmin + (vmax if b > vmax else b)) / 2
-            a = lower[last]
-            values[-1] = ((vmin if a < vmin else a) + vmax) / 2
-        if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
-            # only then can a value or the sum be a tiny non-zero magnitude
-            total, vmin, vmax = self._underflow(values, total, vmin, vmax, info.name)
-        nums = [*filter(None, counts)]
-        if len(values) <= MAX_VALUES_PER_ARRAY:
-            return {
-                "Values": values,
-                "Counts": nums,
-                "Count": count,
-                "Sum": total,
-                "Min": vmin,
-                "Max": vmax,
-            }
-        nonzero = [i for i, c in enumerate(counts) if c]
-        return _split_buckets(values, nums, count, total, vmin, vmax, lower, upper, nonzero)
 
     def exp_histogram(
         self,
@@ -843,10 +801,10 @@ class EmfBatch:
         name = info.name
         delta = self._delta.histogram
         res = self._res_series
-        value_of = self._histogram_value
-        # the metric's bucket layout, as the per-point method finds it (read again after it)
+        # the metric's bucket layout, as the per-point method finds it (read again after it);
+        # layouts that may need splitting go through the per-point method
         known, layout = info.bounds, info.layout
-        size = -1 if layout is None else layout.size
+        size = -1 if layout is None or layout.size > MAX_VALUES_PER_ARRAY else layout.size
         for p in points:
             attrs = p.attributes or _EMPTY
             entry = by_id.get(id(attrs))
@@ -877,7 +835,7 @@ class EmfBatch:
                     trace_ids_of(p.exemplars) if p.exemplars else None,
                 )
                 known, layout = info.bounds, info.layout
-                size = -1 if layout is None else layout.size
+                size = -1 if layout is None or layout.size > MAX_VALUES_PER_ARRAY else layout.size
                 continue
             dims = entry[1]
             ts = p.time_unix_nano
@@ -893,21 +851,17 @@ class EmfBatch:
                 count, total, counts = state
             if not count:
                 continue
-            value = value_of(info, layout, count, total, vmin, vmax, counts)  # type: ignore[arg-type]
-            if type(value) is not dict:
-                if value is not None:
-                    for obj in value:
-                        self._add(info, dims, ts, obj, None)
-                continue
             # as `_add`, inlined
             slot = self._slot if ts == self._slot_ts else self._select(ts)
             group = slot.get(dims) or self._new_group(slot, dims, ts)
             values = group.values
+            value = (layout, count, total, vmin, vmax, counts)
             if name in values:
                 group.add_again(info, value)
             else:
                 values[name] = value
                 group.infos[name] = info
+                group.deferred = True
 
     # -- reader interface, a metric's points at a time ------------------------------------------
     # The same results as the per-point methods, point for point (a metric whose points are
@@ -1016,12 +970,15 @@ class EmfBatch:
                 )
             ]
             counts, sums, buckets = (list(c) for c in zip(*states, strict=True))
-        value_of = self._histogram_value
-        values = [
-            value_of(info, layout, count, total, vmin, vmax, b) if count else None
+        deferred = [
+            (layout, count, total, vmin, vmax, b) if count else None
             for count, total, vmin, vmax, b in zip(counts, sums, mins, maxs, buckets, strict=True)
         ]
-        self._put_column(info, dims, times, values)
+        if size <= MAX_VALUES_PER_ARRAY:
+            self._put_column(info, dims, times, deferred, deferred=True)
+            return
+        build = self._built_now
+        self._put_column(info, dims, times, [d and build(info, d) for d in deferred])
 
     def _dims_column(self, attrs: Sequence[Attributes], recurring: bool) -> list[_Dims]:
         if recurring:
@@ -1036,12 +993,18 @@ class EmfBatch:
         ]
 
     def _put_column(
-        self, info: MetricInfo, dims: list[_Dims], times: Sequence[int], values: Sequence[Any]
+        self,
+        info: MetricInfo,
+        dims: list[_Dims],
+        times: Sequence[int],
+        values: Sequence[Any],
+        deferred: bool = False,
     ) -> None:
         """`values[i]` (None: nothing to send; a list: the parts of a split histogram) into
-        the event of `dims[i]` at `times[i]`. When every point has one value and the points
-        share their time, their events are found a column at a time, and that column of
-        events is reused by the next metrics of the same attribute sets."""
+        the event of `dims[i]` at `times[i]` (`deferred`: the values are `Deferred`). When
+        every point has one value and the points share their time, their events are found a
+        column at a time, and that column of events is reused by the next metrics of the same
+        attribute sets."""
         if not values:
             return
         ts = times[0]
@@ -1054,6 +1017,8 @@ class EmfBatch:
                 else:
                     known[name] = value
                     group.infos[name] = info
+                    if deferred:
+                        group.deferred = True
             return
         add = self._add
         for d, ts, value in zip(dims, times, values, strict=True):
@@ -1084,17 +1049,99 @@ class EmfBatch:
         for ctx, group in self._groups:
             target = out.setdefault(self._context_dest[ctx], [])
             for layer in group.layers():
-                if len(layer.values) <= MAX_METRICS_PER_DIRECTIVE:
-                    self._render(target, group, layer.values, list(layer.infos.values()))
+                values, infos = layer.values, layer.infos
+                if group.deferred:
+                    values, infos = self._built(values, infos)
+                if len(values) <= MAX_METRICS_PER_DIRECTIVE:
+                    if values:
+                        self._render(target, group, values, list(infos.values()))
                     continue
-                names = list(layer.values)
+                names = list(values)
                 for i in range(0, len(names), MAX_METRICS_PER_DIRECTIVE):
                     chunk = names[i : i + MAX_METRICS_PER_DIRECTIVE]
-                    values = {n: layer.values[n] for n in chunk}
-                    self._render(target, group, values, [layer.infos[n] for n in chunk])
+                    self._render(
+                        target, group, {n: values[n] for n in chunk}, [infos[n] for n in chunk]
+                    )
         for events in out.values():
             events.sort(key=_event_time)
         return out
+
+    def _built(
+        self, values: dict[str, Any], infos: dict[str, MetricInfo]
+    ) -> tuple[dict[str, Any], dict[str, MetricInfo]]:
+        """A layer's values with each `Deferred` one built into its value object (a copy,
+        garbage once its event is rendered); the infos without those of points dropped then.
+
+        A histogram's object: Values are the midpoints of its non-empty buckets, Counts their
+        counts. Min/Max are the point's, tightened to the outermost non-empty buckets (after
+        delta conversion the cumulative extremes are loose) and taken from them when absent;
+        the outermost midpoints are clamped into [Min, Max] (open buckets need it). Over 100
+        non-empty buckets, the object is a list of objects (`_split_buckets`)."""
+        built = dict(values)
+        dropped = []
+        for name, value in values.items():
+            if type(value) is not tuple:
+                continue
+            layout, count, total, vmin, vmax, counts = value
+            mids = [*compress(layout.mids, counts)]
+            if not mids:
+                self._stats.count(DROPPED_POINTS, "malformed_histogram", detail=name)
+                dropped.append(name)
+                continue
+            # the outermost non-empty buckets, found from their midpoints (no Python loop)
+            position = layout.position
+            first, last = position[mids[0]], position[mids[-1]]
+            lower, upper = layout.lower, layout.upper
+            lo, hi = lower[first], upper[last]
+            if vmin is None or vmin < lo or vmax is None or vmax > hi:
+                # absent, or loose: from the buckets
+                if vmin is None or vmin < lo:
+                    vmin = lo if lo != -math.inf else min(upper[first], total / count)
+                if vmax is None or vmax > hi:
+                    vmax = hi if hi != math.inf else max(lower[last], total / count)
+                if vmin < -MAX_MAGNITUDE or vmax > MAX_MAGNITUDE:
+                    self._stats.count(DROPPED_POINTS, "out_of_range", detail=name)
+                    dropped.append(name)
+                    continue
+            # Only the outermost non-empty buckets reach past Min/Max (vmin >= lower[first]
+            # and vmax <= upper[last] by now): clamp their midpoints.
+            if first == last:
+                mids[0] = (vmin + vmax) / 2
+            else:
+                b = upper[first]
+                mids[0] = (vmin + (vmax if b > vmax else b)) / 2
+                a = lower[last]
+                mids[-1] = ((vmin if a < vmin else a) + vmax) / 2
+            if vmin < MIN_MAGNITUDE or total < MIN_MAGNITUDE:
+                # only then can a value or the sum be a tiny non-zero magnitude
+                total, vmin, vmax = self._underflow(mids, total, vmin, vmax, name)
+            nums = [*filter(None, counts)]
+            if len(mids) <= MAX_VALUES_PER_ARRAY:
+                built[name] = {
+                    "Values": mids,
+                    "Counts": nums,
+                    "Count": count,
+                    "Sum": total,
+                    "Min": vmin,
+                    "Max": vmax,
+                }
+            else:
+                nonzero = [i for i, c in enumerate(counts) if c]
+                built[name] = _split_buckets(
+                    mids, nums, count, total, vmin, vmax, lower, upper, nonzero
+                )
+        if dropped:
+            for name in dropped:
+                del built[name]
+            infos = {n: i for n, i in infos.items() if n in built}
+        return built, infos
+
+    def _built_now(
+        self, info: MetricInfo, deferred: Deferred
+    ) -> dict[str, Any] | list[dict[str, Any]] | None:
+        """A `Deferred` value's object (a list of them when split; None when dropped)."""
+        built, _ = self._built({info.name: deferred}, {info.name: info})
+        return built.get(info.name)
 
     def _render(
         self,
@@ -1187,6 +1234,8 @@ class EmfBatch:
         else:
             values[name] = value
             group.infos[name] = info
+            if type(value) is tuple:
+                group.deferred = True
         if trace_ids:
             self._trace_ids(group, trace_ids)
 
