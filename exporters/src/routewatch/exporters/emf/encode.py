@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from itertools import compress
+from itertools import compress, pairwise
 from typing import Any
 
 import orjson
@@ -76,6 +76,10 @@ TRACE_IDS_KEY = "traceIds"
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
+# Exponential buckets computed ahead each side of what a point needs, and at most this many
+# per scale.
+_EXP_WINDOW_MARGIN = 64
+_EXP_WINDOW_LIMIT = 4_096
 # The columns of dimensions remembered, bounded by their points: each holds its attribute
 # column too (two references a point).
 _COLUMNS_POINTS_LIMIT = 1_000_000
@@ -104,7 +108,7 @@ class _Layout:
     """Edges and midpoints of buckets; open edges are -inf/+inf (clamped per point). `position`
     maps a midpoint back to its bucket (midpoints of sorted distinct bounds are distinct)."""
 
-    __slots__ = ("lower", "mids", "position", "size", "upper")
+    __slots__ = ("lower", "mids", "position", "size", "start", "upper")
 
     def __init__(self, lower: list[float], upper: list[float]) -> None:
         self.lower = lower
@@ -112,6 +116,65 @@ class _Layout:
         self.mids = [(a + b) / 2 for a, b in zip(lower, upper, strict=True)]
         self.position = {m: i for i, m in enumerate(self.mids)}
         self.size = len(self.mids)
+        # the index in `lower`/`upper` (and `position`'s) of the first bucket of `mids`
+        self.start = 0
+
+    @classmethod
+    def window(cls, buckets: _ExpBuckets, start: int, size: int) -> _Layout:
+        """The layout of `size` of an exponential scale's buckets from `start` on: its
+        midpoints a slice, its edges and positions those of the whole window (shared)."""
+        layout = cls.__new__(cls)
+        layout.lower, layout.upper = buckets.lower, buckets.upper
+        layout.position = buckets.position
+        layout.mids = buckets.mids[start : start + size]
+        layout.size = size
+        layout.start = start
+        return layout
+
+
+class _ExpBuckets:
+    """One exponential scale's buckets over a window of indices, widened as points need: bucket
+    `i` holds (base**i, base**(i+1)] with base = 2**(2**-scale). Layouts of positive buckets
+    are slices of it, so that a point's layout costs no arithmetic."""
+
+    __slots__ = ("base", "factor", "lower", "mids", "position", "upper")
+
+    def __init__(self, scale: int) -> None:
+        self.factor = 2.0**-scale
+        self.base = 0  # the bucket index of lower[0]
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.mids: list[float] = []
+        self.position: dict[float, int] = {}
+
+    def layout(self, offset: int, size: int) -> _Layout | None:
+        """The layout of buckets offset .. offset+size-1; None when out of reach (edges
+        that overflow or underflow, or a window grown too wide)."""
+        start = offset - self.base
+        if start < 0 or start + size > len(self.mids):
+            if not self._cover(offset, offset + size):
+                return None
+            start = offset - self.base
+        return _Layout.window(self, start, size)
+
+    def _cover(self, lo: int, hi: int) -> bool:
+        if self.mids:
+            lo, hi = min(lo, self.base), max(hi, self.base + len(self.mids))
+        lo, hi = lo - _EXP_WINDOW_MARGIN, hi + _EXP_WINDOW_MARGIN
+        if hi - lo > _EXP_WINDOW_LIMIT:
+            return False
+        factor = self.factor
+        try:
+            edges = [2.0 ** (i * factor) for i in range(lo, hi + 1)]
+        except OverflowError:
+            return False
+        mids = [(a + b) / 2 for a, b in pairwise(edges)]
+        position = {m: i for i, m in enumerate(mids)}
+        if len(position) != len(mids) or not edges[0]:
+            return False  # edges underflowed to 0: midpoints not distinct
+        self.base, self.mids, self.position = lo, mids, position
+        self.lower, self.upper = edges[:-1], edges[1:]
+        return True
 
 
 class _Dims:
@@ -207,6 +270,7 @@ class EmfEncoder:
         self._res_tokens: dict[Hashable, int] = {}
         self._metric_cache: dict[tuple[str, str | None, bool], MetricInfo] = {}
         self._layouts: dict[tuple[float, ...], _Layout] = {}
+        self._exp_buckets: dict[int, _ExpBuckets] = {}
         # (resource token, id of a column of attributes) -> (the column, its dimensions): a
         # reader's column object that recurs (the OTLP reader's cached ones) needs no lookup
         # per point. The entry holds the column, so its id is not reused meanwhile.
@@ -380,6 +444,14 @@ class EmfEncoder:
         return dims
 
     # -- per explicit-bucket layout ----------------------------------------------------------
+
+    def exp_buckets(self, scale: int) -> _ExpBuckets:
+        found = self._exp_buckets.get(scale)
+        if found is None:
+            if len(self._exp_buckets) > _CACHE_LIMIT:
+                self._exp_buckets.clear()
+            found = self._exp_buckets[scale] = _ExpBuckets(scale)
+        return found
 
     def layout(self, info: MetricInfo, bounds: Sequence[float]) -> _Layout:
         """The bucket layout for `bounds`, remembered on the metric (its points share it)."""
@@ -654,7 +726,8 @@ class EmfBatch:
         if checked is None:
             return
         vmin, vmax = checked
-        dims = self._dims(self._res_token, self._resource, attrs)
+        entry = self._by_id.get(id(attrs))
+        dims = self._dims(self._res_token, self._resource, attrs) if entry is None else entry[1]
         if cumulative:
             state = self._delta.exp_histogram(
                 (self._res_series, info.name, dims.series),
@@ -676,13 +749,20 @@ class EmfBatch:
             count, total, scale, zero_count, pos_offset, pos_counts, neg_offset, neg_counts = state
         if not count:
             return
-        try:
-            lower, upper, counts = _exponential_buckets(
-                scale, zero_count, pos_offset, pos_counts, neg_offset, neg_counts
-            )
-        except OverflowError:
-            self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
-            return
+        layout = None
+        if not zero_count and not any(neg_counts):
+            # positive buckets only (nearly always): a slice of the scale's window
+            layout = self._enc.exp_buckets(scale).layout(pos_offset, len(pos_counts))
+            counts = pos_counts
+        if layout is None:
+            try:
+                lower, upper, counts = _exponential_buckets(
+                    scale, zero_count, pos_offset, pos_counts, neg_offset, neg_counts
+                )
+            except OverflowError:
+                self._stats.count(DROPPED_POINTS, "out_of_range", detail=info.name)
+                return
+            layout = _Layout(lower, upper)
         self.histogram(
             info,
             attrs,
@@ -696,7 +776,7 @@ class EmfBatch:
             counts,
             False,
             trace_ids,
-            layout=_Layout(lower, upper),
+            layout=layout,
         )
 
     def summary(
@@ -1126,7 +1206,7 @@ class EmfBatch:
                     "Max": vmax,
                 }
             else:
-                nonzero = [i for i, c in enumerate(counts) if c]
+                nonzero = [i for i, c in enumerate(counts, layout.start) if c]
                 built[name] = _split_buckets(
                     mids, nums, count, total, vmin, vmax, lower, upper, nonzero
                 )
