@@ -73,6 +73,9 @@ def make_metrics_data(
     same objects round after round, as the SDK's are (each aggregation keeps its own)."""
     from opentelemetry.sdk.metrics.export import (
         AggregationTemporality,
+        Buckets,
+        ExponentialHistogram,
+        ExponentialHistogramDataPoint,
         Gauge,
         Histogram,
         HistogramDataPoint,
@@ -103,6 +106,34 @@ def make_metrics_data(
             dps = [NumberDataPoint(a, start, now, rnd.randint(1, 1000) * scale) for a in attrs]
             data: Any = Sum(dps, temp, True)
             out.append(Metric(f"hybrid_routing.counter{i}", None, "{request}", data))
+        elif kind == "exponential":
+            eps = []
+            for a in attrs:
+                obs = [rnd.expovariate(1.0) for _ in range(rnd.randint(1, spread))]
+                # scale 3: bucket i holds (2**(i/8), 2**((i+1)/8)]
+                index = [math.ceil(math.log2(v) * 8) - 1 for v in obs]
+                offset = min(index)
+                counts = [0] * (max(index) - offset + 1)
+                for k in index:
+                    counts[k - offset] += 1
+                eps.append(
+                    ExponentialHistogramDataPoint(
+                        attributes=a,
+                        start_time_unix_nano=start,
+                        time_unix_nano=now,
+                        count=len(obs) * scale,
+                        sum=sum(obs) * scale,
+                        scale=3,
+                        zero_count=0,
+                        positive=Buckets(offset, [c * scale for c in counts]),
+                        negative=Buckets(0, []),
+                        flags=0,
+                        min=min(obs),
+                        max=max(obs),
+                    )
+                )
+            data = ExponentialHistogram(eps, temp)
+            out.append(Metric(f"hybrid_routing.latency{i}", None, "s", data))
         elif kind == "gauges":
             dps = [NumberDataPoint(a, start, now, rnd.uniform(0, 100)) for a in attrs]
             out.append(Metric(f"hybrid_routing.level{i}", None, "{request}", Gauge(dps)))
@@ -439,9 +470,10 @@ def main() -> int:
     return 0
 
 
-MIXES = ("mixed", "histograms", "counters", "gauges")
+MIXES = ("mixed", "histograms", "counters", "gauges", "exponential")
 MIX_FLAGS = ("points", "metrics", "seed", "mix", "attributes", "buckets", "temporality")
-# --matrix: the headline mix, then one change at a time
+# --matrix: the headline mix, then one change at a time; then few series over many metrics
+# (500 metrics of 20 points: each event carries 500 metrics, where the distro is fastest)
 MATRIX: list[dict[str, Any]] = [
     {},
     {"mix": "histograms", "buckets": 40},
@@ -452,6 +484,11 @@ MATRIX: list[dict[str, Any]] = [
     {"attributes": 1},
     {"temporality": "cumulative"},
     {"mix": "histograms", "buckets": 40, "temporality": "cumulative", "attributes": 10},
+    {"mix": "exponential"},
+    {"metrics": 500, "attributes": 1},
+    {"metrics": 500, "attributes": 1, "mix": "histograms"},
+    {"metrics": 500, "attributes": 1, "mix": "counters"},
+    {"metrics": 500, "attributes": 3, "buckets": 40},
 ]
 
 
@@ -508,7 +545,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
         print(
             f"SDK path, aws-opentelemetry-distro EMF exporter:  {rate['distro']:>12,.0f} points/s"
             f"  ({distro.info['events']:.0f} events, {distro.info['bytes'] / 1e6:.2f} MB; "
-            "count/sum/min/max only)"
+            + ("Values/Counts too)" if args.mix == "exponential" else "count/sum/min/max only)")
         )
         print(f"ratio routewatch / distro: {rate['ours'] / rate['distro']:.2f}x")
         # The issue's figures come from a machine where the distro does ~325k points/s; the
