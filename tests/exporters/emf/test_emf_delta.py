@@ -65,6 +65,8 @@ def test_histogram_delta_and_reset() -> None:
     assert delta.histogram("h", T0, T0 + 3 * S, (5, 11.0, (0, 4, 1))) == (5, 11.0, (0, 4, 1))
     # bucket layout changed: a reset
     assert delta.histogram("h", T0, T0 + 4 * S, (6, 12.0, (6,))) == (6, 12.0, (6,))
+    # nothing observed since: zero counts (a sum that moved anyway is passed on)
+    assert delta.histogram("h", T0, T0 + 5 * S, (6, 12.5, (6,))) == (0, 0.5, (0,))
 
 
 def test_one_name_as_sum_and_histogram_keeps_two_series() -> None:
@@ -117,6 +119,28 @@ def test_series_cap_evicts_least_recently_seen() -> None:
     assert stats.get(DELTA_EVICTIONS, "max_series") == 1
     assert delta.number("a", T0, T0 + 3 * S, 5) == 3
     assert delta.number("b", T0, T0 + 2 * S, 9) is None
+
+
+def test_series_cap_evicts_least_recently_seen_of_any_kind() -> None:
+    """Kinds keep apart, but the cap counts them all and evicts the series whose last export
+    is the oldest, whatever its kind."""
+    delta, stats, clock = tracker(max_series=3)
+
+    def export(update: Any) -> None:
+        clock.now += 1
+        delta.tick()
+        update()
+
+    export(lambda: delta.histogram("h", T0, T0 + S, (1, 1.0, (1,))))
+    export(lambda: delta.number("n", T0, T0 + S, 1))
+    export(lambda: delta.summary("s", T0, T0 + S, (1, 1.0)))
+    export(lambda: delta.histogram("h", T0, T0 + 2 * S, (2, 2.0, (2,))))  # "n" is now oldest
+    export(lambda: delta.exp_histogram("e", T0, T0 + S, (1, 1.0, 0, 0, 0, (1,), 0, ())))
+    assert len(delta) == 3
+    assert stats.get(DELTA_EVICTIONS, "max_series") == 1
+    assert delta.histogram("h", T0, T0 + 3 * S, (3, 3.0, (3,))) == (1, 1.0, (1,))
+    assert delta.summary("s", T0, T0 + 2 * S, (2, 3.0)) == (1, 2.0)
+    assert delta.number("n", T0, T0 + 2 * S, 9) is None  # evicted: a baseline again
 
 
 def test_cumulative_counter_through_the_encoder() -> None:
