@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from itertools import compress, pairwise
 from typing import Any
 
@@ -1129,19 +1129,12 @@ class EmfBatch:
         for ctx, group in self._groups:
             target = out.setdefault(self._context_dest[ctx], [])
             for layer in group.layers():
-                values, infos = layer.values, layer.infos
-                if group.deferred:
-                    values, infos = self._built(values, infos)
-                if len(values) <= MAX_METRICS_PER_DIRECTIVE:
+                for values, infos in _chunks(layer):
+                    if group.deferred:
+                        # built event by event: garbage once the event is rendered
+                        values, infos = self._built(values, infos)
                     if values:
                         self._render(target, group, values, list(infos.values()))
-                    continue
-                names = list(values)
-                for i in range(0, len(names), MAX_METRICS_PER_DIRECTIVE):
-                    chunk = names[i : i + MAX_METRICS_PER_DIRECTIVE]
-                    self._render(
-                        target, group, {n: values[n] for n in chunk}, [infos[n] for n in chunk]
-                    )
         for events in out.values():
             events.sort(key=_event_time)
         return out
@@ -1436,6 +1429,17 @@ def _plain_extremes(
         and _in_range(maxs)  # type: ignore[arg-type]
         and all(map(operator.le, mins, maxs))  # type: ignore[arg-type]
     )
+
+
+def _chunks(layer: _Layer) -> Iterator[tuple[dict[str, Any], dict[str, MetricInfo]]]:
+    """A layer's values and infos, at most 100 metrics at a time (a directive's limit)."""
+    if len(layer.values) <= MAX_METRICS_PER_DIRECTIVE:
+        yield layer.values, layer.infos
+        return
+    names = list(layer.values)
+    for i in range(0, len(names), MAX_METRICS_PER_DIRECTIVE):
+        chunk = names[i : i + MAX_METRICS_PER_DIRECTIVE]
+        yield {n: layer.values[n] for n in chunk}, {n: layer.infos[n] for n in chunk}
 
 
 def _event_time(event: LogEvent) -> int:
