@@ -121,28 +121,7 @@ class DeltaTracker:
     ) -> HistogramState | None:
         """The delta for a cumulative explicit-bucket histogram point: (count, sum, bucket
         counts), or None when nothing is to be sent."""
-        series = self._histograms
-        entry = series.get(key)
-        if entry is None:
-            self._insert(series, key, start, ts, state)
-            return state if self._retain_initial else None
-        if ts <= entry.ts:
-            self._stats.count(DROPPED_POINTS, "out_of_order")
-            return None
-        prev = entry.value
-        reset = start > entry.start
-        self._journal.append((series, key, entry.start, entry.ts, prev, entry.seen))
-        entry.start, entry.ts, entry.value, entry.seen = start, ts, state, self._now
-        series.move_to_end(key)
-        count, total, buckets = state
-        pcount, ptotal, pbuckets = prev
-        if reset or count < pcount or len(buckets) != len(pbuckets):
-            return state
-        if buckets == pbuckets:  # no new observations (C comparison, no per-bucket work)
-            return count - pcount, total - ptotal, _zeros(len(buckets))
-        diff = tuple(map(operator.sub, buckets, pbuckets))
-        # a bucket that went down is a reset too: what accrued since is the value
-        return state if min(diff) < 0 else (count - pcount, total - ptotal, diff)
+        return self._advance(self._histograms, key, start, ts, state, _histogram_delta)
 
     def exp_histogram(
         self, key: Hashable, start: int, ts: int, state: ExpHistogramState
@@ -216,6 +195,18 @@ def _summary_delta(cur: tuple[int, float], prev: tuple[int, float]) -> tuple[int
     if cur[0] < prev[0]:
         return None
     return cur[0] - prev[0], cur[1] - prev[1]
+
+
+def _histogram_delta(cur: HistogramState, prev: HistogramState) -> HistogramState | None:
+    count, total, buckets = cur
+    pcount, ptotal, pbuckets = prev
+    if count < pcount or len(buckets) != len(pbuckets):
+        return None
+    if buckets == pbuckets:  # no new observations: a comparison, no work per bucket
+        return count - pcount, total - ptotal, _zeros(len(buckets))
+    diff = tuple(map(operator.sub, buckets, pbuckets))
+    # a bucket that went down is a reset too
+    return None if min(diff) < 0 else (count - pcount, total - ptotal, diff)
 
 
 def _exp_histogram_delta(
