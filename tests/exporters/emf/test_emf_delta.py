@@ -122,8 +122,8 @@ def test_series_cap_evicts_least_recently_seen() -> None:
 
 
 def test_series_cap_evicts_least_recently_seen_of_any_kind() -> None:
-    """Kinds keep apart, but the cap counts them all and evicts the series whose last export
-    is the oldest, whatever its kind."""
+    """Kinds keep their states apart, but the cap counts them all and evicts the least
+    recently updated series, whatever its kind."""
     delta, stats, clock = tracker(max_series=3)
 
     def export(update: Any) -> None:

@@ -1,12 +1,10 @@
 """Cumulative-to-delta conversion with bounded state.
 
 CloudWatch sums every value it receives, so cumulative series must be sent as the change since
-the previous point. State is kept per series (resource, metric, attributes), one mapping per
-kind (number, histogram, exponential histogram, summary), each in order of last update, so
-the oldest entries are evicted first: by a TTL (series not seen for `ttl` seconds) and by a
-cap on the number of series of all kinds (the series of the oldest export goes). Both
-evictions are counted. Time comes from an injectable monotonic clock, read once per export
-(`tick`).
+the previous point. State is kept per series (resource, metric, attributes) in insertion order
+of last update, so the oldest entry is evicted first: by a TTL (series not seen for `ttl`
+seconds) and by a cap on the number of series. Both evictions are counted. Time comes from an
+injectable monotonic clock, read once per export (`tick`).
 
 Semantics, as otelcol-contrib's awsemfexporter (retain_initial_value_of_delta_metric):
 - the first point of a series is the baseline and is not sent, unless `retain_initial` is set;
@@ -48,11 +46,6 @@ class _Entry:
         self.seen = seen
 
 
-# Series by key, in order of last update, one mapping per kind: one name can be a sum and a
-# histogram at once (two scopes), and their states must not mix.
-_Series = OrderedDict[Hashable, _Entry]
-
-
 class DeltaTracker:
     def __init__(
         self,
@@ -70,125 +63,99 @@ class DeltaTracker:
         self._ttl = ttl
         self._max_series = max_series
         self._clock = clock
-        self._numbers: _Series = OrderedDict()
-        self._histograms: _Series = OrderedDict()
-        self._exp_histograms: _Series = OrderedDict()
-        self._summaries: _Series = OrderedDict()
-        self._kinds = (self._numbers, self._histograms, self._exp_histograms, self._summaries)
+        self._series: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._now = clock()
-        # (series, key, previous start, ts, value, seen), or (series, key) if the export
-        # created the series: one tuple a point
+        # (key, previous start, ts, value, seen), or (key, None) if the export created the
+        # series: one tuple a point
         self._journal: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return sum(map(len, self._kinds))
+        return len(self._series)
 
     def tick(self) -> None:
         """Start an export: read the clock once and expire series older than the TTL."""
         self._journal.clear()
         self._now = now = self._clock()
         horizon = now - self._ttl
+        series = self._series
         expired = 0
-        for series in self._kinds:
-            while series:
-                key, entry = next(iter(series.items()))
-                if entry.seen > horizon:
-                    break
-                del series[key]
-                expired += 1
+        while series:
+            key, entry = next(iter(series.items()))
+            if entry.seen > horizon:
+                break
+            del series[key]
+            expired += 1
         if expired:
             self._stats.count(DELTA_EVICTIONS, "ttl", expired)
 
     def number(self, key: Hashable, start: int, ts: int, value: float) -> float | None:
         """The delta for a cumulative number point, or None when nothing is to be sent."""
-        series = self._numbers
-        entry = series.get(key)
+        entry = self._series.get(key)
         if entry is None:
-            self._insert(series, key, start, ts, value)
+            self._insert(key, start, ts, value)
             return value if self._retain_initial else None
         if ts <= entry.ts:
             self._stats.count(DROPPED_POINTS, "out_of_order")
             return None
         prev = entry.value
         reset = start > entry.start or value < prev
-        self._journal.append((series, key, entry.start, entry.ts, prev, entry.seen))
+        self._journal.append((key, entry.start, entry.ts, prev, entry.seen))
         entry.start, entry.ts, entry.value, entry.seen = start, ts, value, self._now
-        series.move_to_end(key)
+        self._series.move_to_end(key)
         return value if reset else value - prev
 
     def histogram(
         self, key: Hashable, start: int, ts: int, state: HistogramState
     ) -> HistogramState | None:
-        """The delta for a cumulative explicit-bucket histogram point: (count, sum, bucket
-        counts), or None when nothing is to be sent."""
-        return self._advance(self._histograms, key, start, ts, state, _histogram_delta)
+        # Each kind keeps its own series: one name can be a sum and a histogram at once.
+        return self._advance(("histogram", key), start, ts, state, _histogram_delta)
 
     def exp_histogram(
         self, key: Hashable, start: int, ts: int, state: ExpHistogramState
     ) -> ExpHistogramState | None:
-        return self._advance(self._exp_histograms, key, start, ts, state, _exp_histogram_delta)
+        return self._advance(("exp_histogram", key), start, ts, state, _exp_histogram_delta)
 
     def summary(
         self, key: Hashable, start: int, ts: int, state: tuple[int, float]
     ) -> tuple[int, float] | None:
-        return self._advance(self._summaries, key, start, ts, state, _summary_delta)
+        return self._advance(("summary", key), start, ts, state, _summary_delta)
 
     def _advance(
-        self,
-        series: _Series,
-        key: Hashable,
-        start: int,
-        ts: int,
-        state: Any,
-        delta: Callable[[Any, Any], Any],
+        self, key: Hashable, start: int, ts: int, state: Any, delta: Callable[[Any, Any], Any]
     ) -> Any:
-        entry = series.get(key)
+        entry = self._series.get(key)
         if entry is None:
-            self._insert(series, key, start, ts, state)
+            self._insert(key, start, ts, state)
             return state if self._retain_initial else None
         if ts <= entry.ts:
             self._stats.count(DROPPED_POINTS, "out_of_order")
             return None
         result = None if start > entry.start else delta(state, entry.value)
-        self._journal.append((series, key, entry.start, entry.ts, entry.value, entry.seen))
+        self._journal.append((key, entry.start, entry.ts, entry.value, entry.seen))
         entry.start, entry.ts, entry.value, entry.seen = start, ts, state, self._now
-        series.move_to_end(key)
+        self._series.move_to_end(key)
         # None from `delta` means the series went down: a reset, so the value is the delta.
         return state if result is None else result
 
-    def _insert(self, series: _Series, key: Hashable, start: int, ts: int, value: Any) -> None:
-        if len(self) >= self._max_series:
-            # the least recently updated series of all kinds
-            oldest = min((s for s in self._kinds if s), key=_first_seen)
-            oldest.popitem(last=False)
+    def _insert(self, key: Hashable, start: int, ts: int, value: Any) -> None:
+        series = self._series
+        if len(series) >= self._max_series:
+            series.popitem(last=False)
             self._stats.count(DELTA_EVICTIONS, "max_series")
         series[key] = _Entry(start, ts, value, self._now)
-        self._journal.append((series, key))  # created by this export
+        self._journal.append((key, None))  # created by this export
 
     def rollback(self) -> None:
         """Undo this export's changes (series evicted meanwhile stay evicted)."""
-        for series, key, *previous in reversed(self._journal):
-            if not previous:
+        series = self._series
+        for key, *previous in reversed(self._journal):
+            if previous == [None]:
                 series.pop(key, None)
                 continue
             entry = series.get(key)
             if entry is not None:
                 entry.start, entry.ts, entry.value, entry.seen = previous
         self._journal.clear()
-
-
-def _first_seen(series: _Series) -> float:
-    return next(iter(series.values())).seen
-
-
-_ZEROS: dict[int, tuple[int, ...]] = {}
-
-
-def _zeros(n: int) -> tuple[int, ...]:
-    found = _ZEROS.get(n)
-    if found is None:
-        found = _ZEROS[n] = (0,) * n
-    return found
 
 
 def _summary_delta(cur: tuple[int, float], prev: tuple[int, float]) -> tuple[int, float] | None:
@@ -203,10 +170,11 @@ def _histogram_delta(cur: HistogramState, prev: HistogramState) -> HistogramStat
     if count < pcount or len(buckets) != len(pbuckets):
         return None
     if buckets == pbuckets:  # no new observations: a comparison, no work per bucket
-        return count - pcount, total - ptotal, _zeros(len(buckets))
+        return count - pcount, total - ptotal, (0,) * len(buckets)
     diff = tuple(map(operator.sub, buckets, pbuckets))
-    # a bucket that went down is a reset too
-    return None if min(diff) < 0 else (count - pcount, total - ptotal, diff)
+    if diff and min(diff) < 0:
+        return None
+    return count - pcount, total - ptotal, diff
 
 
 def _exp_histogram_delta(
