@@ -204,6 +204,47 @@ def test_range_edges_and_underflow() -> None:
     assert enc.stats.get(SANITIZED_VALUES, "underflow") == 1
 
 
+def test_histogram_without_a_non_empty_bucket_dropped_when_rendered() -> None:
+    """A count with no bucket to hold it is dropped and counted; the other metrics of its
+    event stay, and an event left with no metric is not written."""
+    enc = encoder()
+    batch = enc.batch()
+    lat, req = batch.metric("lat", "s"), batch.metric("req", "1", counter=True)
+    batch.histogram(lat, {"r": "a"}, 0, TS, 3, 3.0, 1.0, 1.0, [2.0], [0, 0], False)
+    batch.sum(req, {"r": "a"}, 0, TS, 5, False)
+    batch.histogram(lat, {"r": "b"}, 0, TS, 3, 3.0, 1.0, 1.0, [2.0], [0, 0], False)
+    (event,) = events(batch)
+    assert event["r"] == "a"
+    assert metric_names(event) == {"req"}
+    assert "lat" not in event
+    assert enc.stats.get(DROPPED_POINTS, "malformed_histogram") == 2
+
+
+@pytest.mark.parametrize("scale", [-1, 0, 3, 20])
+def test_exponential_positive_buckets_far_apart(scale: int) -> None:
+    """Points whose buckets lie far apart (the encoder's window of a scale's buckets widens, or
+    gives way to the per-point computation) get the midpoints of their own buckets."""
+    base = 2 ** (2.0**-scale)
+    enc = encoder()
+    for offset in (0, 300, -200, 5_000, -60_000):
+        if abs(offset + 3) * 2.0**-scale > 350:
+            continue  # edges beyond CloudWatch's range (2**360): dropped as out_of_range
+        batch = enc.batch()
+        batch.exp_histogram(
+            batch.metric("e", ""), {}, 0, TS, 3, 0.0, None, None, scale, 0, offset,
+            [1, 0, 2], 0, [], False,
+        )  # fmt: skip
+        (event,) = events(batch)
+        lo, hi = base**offset, base ** (offset + 3)
+        assert event["e"]["Counts"] == [1, 2]
+        assert event["e"]["Min"] == pytest.approx(lo)
+        assert event["e"]["Max"] == pytest.approx(hi)
+        # the outermost buckets' midpoints, clamped into [Min, Max]: here their own middles
+        assert event["e"]["Values"] == pytest.approx(
+            [(lo + base ** (offset + 1)) / 2, (base ** (offset + 2) + hi) / 2]
+        )
+
+
 def test_histogram_with_nan_sum_dropped() -> None:
     enc = encoder()
     batch = enc.batch()
