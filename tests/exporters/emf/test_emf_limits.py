@@ -220,7 +220,7 @@ def test_histogram_without_a_non_empty_bucket_dropped_when_rendered() -> None:
     assert enc.stats.get(DROPPED_POINTS, "malformed_histogram") == 2
 
 
-@pytest.mark.parametrize("scale", [-1, 0, 3, 20])
+@pytest.mark.parametrize("scale", [-1, 0, 3, 20, 21])
 def test_exponential_positive_buckets_far_apart(scale: int) -> None:
     """Points whose buckets lie far apart (the encoder's window of a scale's buckets widens, or
     gives way to the per-point computation) get the midpoints of their own buckets."""

@@ -79,7 +79,9 @@ _CACHE_LIMIT = 65_536
 # Exponential buckets computed ahead each side of what a point needs, and at most this many
 # per scale.
 _EXP_WINDOW_MARGIN = 64
-_EXP_WINDOW_LIMIT = 4_096
+_EXP_WINDOW_LIMIT = 2_048
+# the scales the OpenTelemetry SDKs produce: the only ones with a window
+_MIN_EXP_SCALE, _MAX_EXP_SCALE = -10, 20
 # The columns of dimensions remembered, bounded by their points: each holds its attribute
 # column too (two references a point).
 _COLUMNS_POINTS_LIMIT = 1_000_000
@@ -445,11 +447,13 @@ class EmfEncoder:
 
     # -- per explicit-bucket layout ----------------------------------------------------------
 
-    def exp_buckets(self, scale: int) -> _ExpBuckets:
+    def exp_buckets(self, scale: int) -> _ExpBuckets | None:
+        """The window of buckets of `scale`; None outside the scales SDKs produce (-10 to
+        20), so that no input can make one window per scale."""
+        if not _MIN_EXP_SCALE <= scale <= _MAX_EXP_SCALE:
+            return None
         found = self._exp_buckets.get(scale)
         if found is None:
-            if len(self._exp_buckets) > _CACHE_LIMIT:
-                self._exp_buckets.clear()
             found = self._exp_buckets[scale] = _ExpBuckets(scale)
         return found
 
@@ -750,9 +754,10 @@ class EmfBatch:
         if not count:
             return
         layout = None
-        if not zero_count and not any(neg_counts):
+        window = None if zero_count or any(neg_counts) else self._enc.exp_buckets(scale)
+        if window is not None:
             # positive buckets only (nearly always): a slice of the scale's window
-            layout = self._enc.exp_buckets(scale).layout(pos_offset, len(pos_counts))
+            layout = window.layout(pos_offset, len(pos_counts))
             counts = pos_counts
         if layout is None:
             try:
