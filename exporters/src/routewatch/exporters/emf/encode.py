@@ -1147,8 +1147,9 @@ class EmfBatch:
     def _built(
         self, values: dict[str, Any], infos: dict[str, MetricInfo]
     ) -> tuple[dict[str, Any], dict[str, MetricInfo]]:
-        """A layer's values with each `Deferred` one built into its value object (a copy,
-        garbage once its event is rendered); the infos without those of points dropped then.
+        """An event's values (a layer's, or a chunk of them) with each `Deferred` one built
+        into its value object (a copy, garbage once the event is rendered); the infos without
+        those of points dropped then.
 
         A histogram's object: Values are the midpoints of its non-empty buckets, Counts their
         counts. Min/Max are the point's, tightened to the outermost non-empty buckets (after
