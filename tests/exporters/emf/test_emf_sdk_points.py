@@ -1,8 +1,8 @@
 """The SDK reader's per-metric calls (`number_points`, `histogram_points`) give the same events,
 byte for byte, as the per-point methods (`sum`, `gauge`, `histogram`) fed point by point —
 over exports that mix points for the loop's shortcut with points it hands on (exemplars,
-unsendable values, no min/max, other bounds, attribute mappings not seen before) and
-cumulative series through the delta state."""
+unsendable values, no min/max, other bounds, equal bounds in new objects, attribute mappings
+not seen before) and cumulative series through the delta state."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from routewatch.exporters.emf.sdk_reader import STABLE_ATTRIBUTES
 
 BOUNDS = [0.1, 0.5, 1.0, 5.0]
 OTHER_BOUNDS = [1.0, 2.0]
+SHIFTED_BOUNDS = [0.2, 0.6, 2.0, 6.0]  # as many buckets as BOUNDS
 CUMULATIVE = AggregationTemporality.CUMULATIVE
 DELTA = AggregationTemporality.DELTA
 # attribute mappings that recur export after export, as the SDK's aggregations keep them
@@ -51,7 +52,8 @@ def number(rnd: random.Random, i: int, ts: int, level: float) -> NumberDataPoint
 
 def histogram(rnd: random.Random, i: int, ts: int, scale: int) -> HistogramDataPoint:
     """`scale` > 0: cumulative, `scale` times the same increments (the same per `i`)."""
-    bounds = OTHER_BOUNDS if i == 2 else BOUNDS
+    # the SDK gives each series its own tuple of the bounds: equal, not the same object
+    bounds = {0: SHIFTED_BOUNDS, 2: OTHER_BOUNDS}.get(i, tuple(BOUNDS) if i % 3 == 1 else BOUNDS)
     source = random.Random(i) if scale else rnd
     counts = [source.randint(0, 3) * max(scale, 1) for _ in range(len(bounds) + 1)]
     count = sum(counts)

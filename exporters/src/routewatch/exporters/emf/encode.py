@@ -898,7 +898,8 @@ class EmfBatch:
             if (
                 entry is None
                 or p.exemplars
-                or bounds is not known
+                # the SDK gives each series its own tuple of the same bounds
+                or (bounds is not known and bounds != known)
                 or len(counts) != size
                 or vmin is None
                 or vmax is None
