@@ -24,6 +24,8 @@ the distro's figure also gives this machine's speed against the issue's referenc
 Other data (the headline is the default): `--mix histograms|counters|gauges|mixed`,
 `--buckets N`, `--attributes N`, `--temporality delta|cumulative` (cumulative data grows
 export after export by the same increments, so that both exporters always have data to send);
+`--source sdk` records the data through a `MeterProvider` instead of building the points
+(the SDK's own point objects: each series holds its own tuple of bucket bounds, say);
 `--matrix` compares the SDK path over a set of such mixes and prints the ratio of each.
 
 Run: `.tools/bin/uv run --no-sync python benchmarks/emf_throughput.py [--points 10000]`.
@@ -213,6 +215,65 @@ def attribute_sets(per_metric: int, metrics: int, attributes: int) -> list[list[
     return found
 
 
+class Recorder:
+    """`--source sdk`: the data as an application produces it, measurements recorded through
+    a `MeterProvider` and collected by an `InMemoryMetricReader` (the SDK's own points,
+    attribute mappings, bucket counts and timestamps). Each collection records one round of
+    measurements for every series: `points // metrics` attribute sets per instrument."""
+
+    def __init__(self, a: argparse.Namespace) -> None:
+        from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
+        from opentelemetry.sdk.metrics.export import (
+            AggregationTemporality,
+            InMemoryMetricReader,
+        )
+        from opentelemetry.sdk.metrics.view import (
+            ExplicitBucketHistogramAggregation,
+            ExponentialBucketHistogramAggregation,
+            View,
+        )
+        from opentelemetry.sdk.resources import Resource
+
+        temp = AggregationTemporality[a.temporality.upper()]
+        self.reader = InMemoryMetricReader(preferred_temporality={Counter: temp, Histogram: temp})
+        if a.mix == "exponential":
+            aggregation: Any = ExponentialBucketHistogramAggregation()
+        else:
+            aggregation = ExplicitBucketHistogramAggregation(bucket_bounds(a.buckets))
+        provider = MeterProvider(
+            metric_readers=[self.reader],
+            resource=Resource({"service.name": "router", "service.namespace": "hybrid"}),
+            views=[View(instrument_type=Histogram, aggregation=aggregation)],
+        )
+        meter = provider.get_meter("bench")
+        self.rnd = random.Random(a.seed)
+        self.spread = 40 if a.buckets == 15 else max(40, 2 * a.buckets)
+        self.attrs = attribute_sets(a.points // a.metrics, 1, a.attributes)[0]
+        self.instruments: list[tuple[str, Any]] = []
+        for i in range(a.metrics):
+            kind = a.mix if a.mix != "mixed" else ("counters" if i % 2 == 0 else "histograms")
+            if kind == "counters":
+                inst: Any = meter.create_counter(f"hybrid_routing.counter{i}", unit="{request}")
+            elif kind == "gauges":
+                inst = meter.create_gauge(f"hybrid_routing.level{i}", unit="{request}")
+            else:
+                inst = meter.create_histogram(f"hybrid_routing.duration{i}", unit="s")
+            self.instruments.append((kind, inst))
+
+    def collect(self) -> Any:
+        rnd = self.rnd
+        for kind, inst in self.instruments:
+            for a in self.attrs:
+                if kind == "counters":
+                    inst.add(rnd.randint(1, 1000), a)
+                elif kind == "gauges":
+                    inst.set(rnd.uniform(0, 100), a)
+                else:
+                    for _ in range(rnd.randint(1, self.spread)):
+                        inst.record(rnd.expovariate(1.0), a)
+        return self.reader.get_metrics_data()
+
+
 class DataSource:
     """The data of each export: one object for delta data (exported again and again), the
     next round's for cumulative data (built before the export, untimed)."""
@@ -220,10 +281,13 @@ class DataSource:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.round = 0
+        self.recorder = Recorder(args) if args.source == "sdk" else None
         self.first = self._make(0)
 
     def _make(self, rnd_round: int) -> Any:
         a = self.args
+        if self.recorder is not None:
+            return self.recorder.collect()
         return make_metrics_data(
             a.points, a.metrics, a.seed, a.mix, a.attributes, a.buckets, a.temporality, rnd_round
         )
@@ -442,6 +506,12 @@ def main() -> int:
     parser.add_argument("--buckets", type=int, default=15, help="buckets per histogram (>= 2)")
     parser.add_argument("--temporality", choices=("delta", "cumulative"), default="delta")
     parser.add_argument(
+        "--source",
+        choices=("built", "sdk"),
+        default="built",
+        help="built: points made directly (the default); sdk: recorded through a MeterProvider",
+    )
+    parser.add_argument(
         "--matrix", action="store_true", help="the SDK path over several mixes, a ratio each"
     )
     parser.add_argument("--repeats", type=int, default=30)
@@ -471,7 +541,7 @@ def main() -> int:
 
 
 MIXES = ("mixed", "histograms", "counters", "gauges", "exponential")
-MIX_FLAGS = ("points", "metrics", "seed", "mix", "attributes", "buckets", "temporality")
+MIX_FLAGS = ("points", "metrics", "seed", "mix", "attributes", "buckets", "temporality", "source")
 # --matrix: the headline mix, then one change at a time; then few series over many metrics
 # (500 metrics of 20 points: each event carries 500 metrics, where the distro is fastest)
 MATRIX: list[dict[str, Any]] = [
@@ -489,6 +559,8 @@ MATRIX: list[dict[str, Any]] = [
     {"metrics": 500, "attributes": 1, "mix": "histograms"},
     {"metrics": 500, "attributes": 1, "mix": "counters"},
     {"metrics": 500, "attributes": 3, "buckets": 40},
+    {"source": "sdk"},
+    {"source": "sdk", "attributes": 1},
 ]
 
 
@@ -498,6 +570,7 @@ def describe(args: argparse.Namespace) -> str:
     return (
         f"{args.points} points, {args.metrics} metrics: {kinds}{buckets}, "
         f"{args.attributes} attributes, {args.temporality}"
+        + (", recorded through the SDK" if args.source == "sdk" else "")
     )
 
 
