@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -408,6 +409,27 @@ def test_exemplar_trace_ids_are_a_root_property() -> None:
     batch.gauge(batch.metric("g", "1"), {"r": "x"}, TS, 1, [tid, "ab" * 16])
     (event,) = events(batch)
     assert event["traceIds"] == [tid, "ab" * 16]
+
+
+def test_exemplar_trace_ids_from_each_reader_deduplicated_and_capped() -> None:
+    """The SDK's ints (0: no trace), OTLP's bytes (empty: none) and text go into one event as
+    32 hex digits, each once, at most `max_trace_ids`; ids past the cap are not even read."""
+    batch = encoder(max_trace_ids=3).batch()
+    attrs = {"r": "x"}
+    batch.gauge(batch.metric("sdk", "1"), attrs, TS, 1, [0, 0xABC, 0xABC])
+    batch.gauge(batch.metric("otlp", "1"), attrs, TS, 2, [b"", bytes.fromhex("ab" * 16)])
+    read = []
+
+    def more() -> Iterator[str]:
+        for tid in ("cd" * 16, "ef" * 16):
+            read.append(tid)
+            yield tid
+
+    batch.gauge(batch.metric("text", "1"), attrs, TS, 3, more())
+    batch.gauge(batch.metric("late", "1"), attrs, TS, 4, more())
+    (event,) = events(batch)
+    assert event["traceIds"] == ["abc".zfill(32), "ab" * 16, "cd" * 16]
+    assert read == ["cd" * 16]
 
 
 def test_summary_with_and_without_detailed_metrics() -> None:

@@ -73,6 +73,9 @@ Attributes = Mapping[str, Any] | tuple[tuple[str, Any], ...]
 Deferred = tuple[Any, int, float, float | None, float | None, Sequence[int]]
 # The root property carrying exemplar trace ids.
 TRACE_IDS_KEY = "traceIds"
+# An exemplar's trace id as a reader has it: the SDK's int, OTLP's 16 bytes, or its hex text.
+# Events keep them so, deduplicated, and write at most `max_trace_ids` of them as hex.
+TraceId = int | bytes | str
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
@@ -228,7 +231,8 @@ class _Group(_Layer):
         self.namespace = namespace
         # the layers after the first (not the group itself: no reference cycle)
         self.more: list[_Layer] = []
-        self.trace_ids: list[str] | None = None
+        # exemplar trace ids, in order of arrival (a dict as an ordered set)
+        self.trace_ids: dict[TraceId, None] | None = None
         # whether a layer holds a `Deferred` histogram value
         self.deferred = False
 
@@ -601,7 +605,7 @@ class EmfBatch:
         attrs: Attributes,
         ts: int,
         value: float,
-        trace_ids: Iterable[str] | None = None,
+        trace_ids: Iterable[TraceId] | None = None,
     ) -> None:
         if not info.valid:
             return
@@ -622,7 +626,7 @@ class EmfBatch:
         ts: int,
         value: float,
         cumulative: bool,
-        trace_ids: Iterable[str] | None = None,
+        trace_ids: Iterable[TraceId] | None = None,
     ) -> None:
         """A monotonic sum (non-monotonic ones are gauges: the reader sends them there)."""
         if not info.valid:
@@ -654,7 +658,7 @@ class EmfBatch:
         bounds: Sequence[float],
         counts: Sequence[int],
         cumulative: bool,
-        trace_ids: Iterable[str] | None = None,
+        trace_ids: Iterable[TraceId] | None = None,
         *,
         layout: _Layout | None = None,
     ) -> None:
@@ -722,7 +726,7 @@ class EmfBatch:
         neg_offset: int,
         neg_counts: Sequence[int],
         cumulative: bool,
-        trace_ids: Iterable[str] | None = None,
+        trace_ids: Iterable[TraceId] | None = None,
     ) -> None:
         if not info.valid:
             return
@@ -835,7 +839,7 @@ class EmfBatch:
         points: Iterable[Any],
         cumulative: bool,
         monotonic: bool,
-        trace_ids_of: Callable[[Any], Iterable[str] | None],
+        trace_ids_of: Callable[[Any], Iterable[TraceId]],
     ) -> None:
         """The points of a sum (`monotonic`: a counter) or, not monotonic, of a gauge."""
         if not info.valid:
@@ -844,11 +848,12 @@ class EmfBatch:
         name = info.name
         number = self._delta.number if cumulative and monotonic else None
         res = self._res_series
+        limit = self._enc.config.max_trace_ids
         for p in points:
             value = p.value
             a = abs(value)
             entry = by_id.get(id(attrs := p.attributes or _EMPTY))
-            if entry is None or p.exemplars or not (MIN_MAGNITUDE <= a < _INT_SAFE or a == 0):
+            if entry is None or not (MIN_MAGNITUDE <= a < _INT_SAFE or a == 0):
                 trace_ids = trace_ids_of(p.exemplars) if p.exemplars else None
                 if monotonic:
                     start = p.start_time_unix_nano
@@ -871,13 +876,15 @@ class EmfBatch:
             else:
                 values[name] = value
                 group.infos[name] = info
+            if p.exemplars and (group.trace_ids is None or len(group.trace_ids) < limit):
+                self._trace_ids(group, trace_ids_of(p.exemplars))
 
     def histogram_points(
         self,
         info: MetricInfo,
         points: Iterable[Any],
         cumulative: bool,
-        trace_ids_of: Callable[[Any], Iterable[str] | None],
+        trace_ids_of: Callable[[Any], Iterable[TraceId]],
     ) -> None:
         """The points of an explicit-bucket histogram."""
         if not info.valid:
@@ -890,6 +897,7 @@ class EmfBatch:
         # layouts that may need splitting go through the per-point method
         known, layout = info.bounds, info.layout
         size = -1 if layout is None or layout.size > MAX_VALUES_PER_ARRAY else layout.size
+        limit = self._enc.config.max_trace_ids
         for p in points:
             attrs = p.attributes or _EMPTY
             entry = by_id.get(id(attrs))
@@ -897,7 +905,6 @@ class EmfBatch:
             bounds, counts = p.explicit_bounds, p.bucket_counts
             if (
                 entry is None
-                or p.exemplars
                 # the SDK gives each series its own tuple of the same bounds
                 or (bounds is not known and bounds != known)
                 or len(counts) != size
@@ -948,6 +955,8 @@ class EmfBatch:
                 values[name] = value
                 group.infos[name] = info
                 group.deferred = True
+            if p.exemplars and (group.trace_ids is None or len(group.trace_ids) < limit):
+                self._trace_ids(group, trace_ids_of(p.exemplars))
 
     # -- reader interface, a metric's points at a time ------------------------------------------
     # The same results as the per-point methods, point for point (a metric whose points are
@@ -1241,7 +1250,9 @@ class EmfBatch:
         # per attribute set, the directives once per set of metrics, the values per event.
         parts = [b"{", dims.json(), orjson.dumps(values)[1:-1]]
         if group.trace_ids:
-            parts += (b',"traceIds":', orjson.dumps(group.trace_ids))
+            # (deduplicated again as text: an int and its hex text are one trace)
+            texts = [*dict.fromkeys(map(_trace_id_text, group.trace_ids))]
+            parts += (b',"traceIds":', orjson.dumps(texts))
         directives = self._directives(group, infos)
         if directives:
             parts += (b',"_aws":{"Timestamp":%d,"CloudWatchMetrics":' % group.ts, directives, b"}")
@@ -1301,7 +1312,7 @@ class EmfBatch:
         dims: _Dims,
         ts_ns: int,
         value: Any,
-        trace_ids: Iterable[str] | None,
+        trace_ids: Iterable[TraceId] | None,
     ) -> None:
         # Keyed by the nanosecond time (points of one collection share it); the event's
         # Timestamp is in milliseconds.
@@ -1332,17 +1343,20 @@ class EmfBatch:
         self._slot, self._slot_ts = slot, ts_ns
         return slot
 
-    def _trace_ids(self, group: _Group, trace_ids: Iterable[str]) -> None:
-        """Exemplar trace ids into the event (deduplicated, at most `max_trace_ids`)."""
+    def _trace_ids(self, group: _Group, trace_ids: Iterable[TraceId]) -> None:
+        """Exemplar trace ids into the event (deduplicated, at most `max_trace_ids`; empty
+        ones skipped). Read lazily: nothing once the event has its fill."""
         known = group.trace_ids
         if known is None:
-            known = group.trace_ids = []
+            known = group.trace_ids = {}
         limit = self._enc.config.max_trace_ids
+        if len(known) >= limit:
+            return
         for tid in trace_ids:
-            if len(known) >= limit:
-                break
-            if tid not in known:
-                known.append(tid)
+            if tid and tid not in known:
+                known[tid] = None
+                if len(known) >= limit:
+                    break
 
     def _underflow(
         self, values: list[float], total: float, vmin: float, vmax: float, name: str
@@ -1447,6 +1461,15 @@ def _chunks(layer: _Layer) -> Iterator[tuple[dict[str, Any], dict[str, MetricInf
     for i in range(0, len(names), MAX_METRICS_PER_DIRECTIVE):
         chunk = names[i : i + MAX_METRICS_PER_DIRECTIVE]
         yield {n: layer.values[n] for n in chunk}, {n: layer.infos[n] for n in chunk}
+
+
+def _trace_id_text(tid: TraceId) -> str:
+    """A trace id as 32 hex digits (as OpenTelemetry writes them)."""
+    if type(tid) is int:
+        return format(tid, "032x")
+    if type(tid) is bytes:
+        return tid.hex()
+    return tid  # type: ignore[return-value]
 
 
 def _event_time(event: LogEvent) -> int:

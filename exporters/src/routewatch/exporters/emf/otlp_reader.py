@@ -257,9 +257,9 @@ def _value(point: Any) -> float:
     return point.as_int
 
 
-def _trace_ids(exemplars: Iterable[Any]) -> list[str] | None:
-    ids = [e.trace_id.hex() for e in exemplars if e.trace_id]
-    return ids or None
+def _trace_ids(exemplars: Iterable[Any]) -> Iterator[bytes]:
+    # read as the event takes them: none once it has its fill
+    return (e.trace_id for e in exemplars)
 
 
 def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:

@@ -6,7 +6,7 @@ create the batch with `stable_attributes=True`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
@@ -33,9 +33,9 @@ def read_sdk_metrics(batch: EmfBatch, data: MetricsData) -> None:
                 _read_metric(batch, metric.name, metric.unit, metric.data)
 
 
-def _trace_ids(exemplars: Sequence[Any]) -> list[str] | None:
-    ids = [format(e.trace_id, "032x") for e in exemplars if e.trace_id]
-    return ids or None
+def _trace_ids(exemplars: Sequence[Any]) -> Iterator[int]:
+    # read as the event takes them: none once it has its fill
+    return (e.trace_id for e in exemplars)
 
 
 def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> None:
