@@ -25,7 +25,8 @@ Other data (the headline is the default): `--mix histograms|counters|gauges|mixe
 `--buckets N`, `--attributes N`, `--temporality delta|cumulative` (cumulative data grows
 export after export by the same increments, so that both exporters always have data to send);
 `--source sdk` records the data through a `MeterProvider` instead of building the points
-(the SDK's own point objects: each series holds its own tuple of bucket bounds, say);
+(the SDK's own point objects: each series holds its own tuple of bucket bounds, say), and
+with `--exemplars` inside sampled spans, so that points carry exemplars with trace ids;
 `--matrix` compares the SDK path over a set of such mixes and prints the ratio of each.
 
 Run: `.tools/bin/uv run --no-sync python benchmarks/emf_throughput.py [--points 10000]`.
@@ -247,6 +248,13 @@ class Recorder:
         )
         meter = provider.get_meter("bench")
         self.rnd = random.Random(a.seed)
+        # `--exemplars`: each series' measurements of a round inside a sampled span, as an
+        # instrumented router records them (the SDK then keeps exemplars with trace ids)
+        self.tracer = None
+        if a.exemplars:
+            from opentelemetry.sdk.trace import TracerProvider
+
+            self.tracer = TracerProvider().get_tracer("bench")
         self.spread = 40 if a.buckets == 15 else max(40, 2 * a.buckets)
         self.attrs = attribute_sets(a.points // a.metrics, 1, a.attributes)[0]
         self.instruments: list[tuple[str, Any]] = []
@@ -261,17 +269,24 @@ class Recorder:
             self.instruments.append((kind, inst))
 
     def collect(self) -> Any:
-        rnd = self.rnd
         for kind, inst in self.instruments:
             for a in self.attrs:
-                if kind == "counters":
-                    inst.add(rnd.randint(1, 1000), a)
-                elif kind == "gauges":
-                    inst.set(rnd.uniform(0, 100), a)
-                else:
-                    for _ in range(rnd.randint(1, self.spread)):
-                        inst.record(rnd.expovariate(1.0), a)
+                if self.tracer is None:
+                    self._record(kind, inst, a)
+                    continue
+                with self.tracer.start_as_current_span("request"):
+                    self._record(kind, inst, a)
         return self.reader.get_metrics_data()
+
+    def _record(self, kind: str, inst: Any, a: dict[str, str]) -> None:
+        rnd = self.rnd
+        if kind == "counters":
+            inst.add(rnd.randint(1, 1000), a)
+        elif kind == "gauges":
+            inst.set(rnd.uniform(0, 100), a)
+        else:
+            for _ in range(rnd.randint(1, self.spread)):
+                inst.record(rnd.expovariate(1.0), a)
 
 
 class DataSource:
@@ -473,6 +488,8 @@ class DistroProcess:
         cmd = [str(distro_python()), __file__, "--distro-worker"]
         for flag in MIX_FLAGS:
             cmd += [f"--{flag}", str(getattr(args, flag))]
+        if args.exemplars:
+            cmd.append("--exemplars")
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
@@ -510,6 +527,11 @@ def main() -> int:
         choices=("built", "sdk"),
         default="built",
         help="built: points made directly (the default); sdk: recorded through a MeterProvider",
+    )
+    parser.add_argument(
+        "--exemplars",
+        action="store_true",
+        help="with --source sdk: measurements recorded inside sampled spans (exemplars)",
     )
     parser.add_argument(
         "--matrix", action="store_true", help="the SDK path over several mixes, a ratio each"
@@ -561,6 +583,7 @@ MATRIX: list[dict[str, Any]] = [
     {"metrics": 500, "attributes": 3, "buckets": 40},
     {"source": "sdk"},
     {"source": "sdk", "attributes": 1},
+    {"source": "sdk", "exemplars": True},
 ]
 
 
@@ -571,6 +594,7 @@ def describe(args: argparse.Namespace) -> str:
         f"{args.points} points, {args.metrics} metrics: {kinds}{buckets}, "
         f"{args.attributes} attributes, {args.temporality}"
         + (", recorded through the SDK" if args.source == "sdk" else "")
+        + (" inside spans (exemplars)" if args.source == "sdk" and args.exemplars else "")
     )
 
 
