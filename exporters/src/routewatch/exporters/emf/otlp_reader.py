@@ -32,6 +32,7 @@ reads even that as protobuf does.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -257,9 +258,12 @@ def _value(point: Any) -> float:
     return point.as_int
 
 
+_TRACE_ID = operator.attrgetter("trace_id")
+
+
 def _trace_ids(exemplars: Iterable[Any]) -> Iterator[bytes]:
     # read as the event takes them: none once it has its fill
-    return (e.trace_id for e in exemplars)
+    return map(_TRACE_ID, exemplars)
 
 
 def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:

@@ -6,6 +6,7 @@ create the batch with `stable_attributes=True`.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -33,9 +34,12 @@ def read_sdk_metrics(batch: EmfBatch, data: MetricsData) -> None:
                 _read_metric(batch, metric.name, metric.unit, metric.data)
 
 
+_TRACE_ID = operator.attrgetter("trace_id")
+
+
 def _trace_ids(exemplars: Sequence[Any]) -> Iterator[int]:
     # read as the event takes them: none once it has its fill
-    return (e.trace_id for e in exemplars)
+    return map(_TRACE_ID, exemplars)
 
 
 def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> None:
