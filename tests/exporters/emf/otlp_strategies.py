@@ -32,7 +32,9 @@ routes = st.lists(st.sampled_from(["direct", "mcp", "cache", ""]), max_size=3)
 # Each field may be set (often), zero or absent in a given point.
 starts = st.sampled_from([T0, T0, T0, 0])
 times = st.sampled_from([T0 + 10**9, T0 + 10**9, T0 + 2 * 10**9, 0])
-exemplars = st.lists(st.binary(min_size=16, max_size=16), max_size=1).map(
+# trace ids shared between points (one trace records several metrics), new ones, or none
+trace_ids = st.sampled_from([b"\x01" * 16, b"\x02" * 16, b""]) | st.binary(min_size=16, max_size=16)
+exemplars = st.lists(trace_ids, max_size=3).map(
     lambda ids: [Exemplar(trace_id=t, as_double=1.0) for t in ids]
 )
 

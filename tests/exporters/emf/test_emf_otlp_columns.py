@@ -3,6 +3,7 @@ needs, and point by point otherwise: both give the same events, whatever is miss
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
 from otlp_strategies import T0, TEMPORALITIES, attributes, requests
 
 from routewatch.exporters.emf import EmfConfig, EmfEncoder, LogEvent, read_otlp_metrics
-from routewatch.exporters.emf.otlp_reader import _column, _columns_reader
+from routewatch.exporters.emf.otlp_reader import _column, _columns_reader, _points_metric
 from routewatch.exporters.emf.otlp_view import RequestViews
 
 
@@ -71,7 +72,8 @@ def read_by_columns(*points: HistogramDataPoint, cumulative: bool = False) -> bo
     views = RequestViews(request)
     columns_metric = views.columns.resource_metrics[0].scope_metrics[0].metrics[0]
     attributes_metric = views.attributes.resource_metrics[0].scope_metrics[0].metrics[0]
-    return _columns_reader(columns_metric, _column(attributes_metric)) is not None
+    points_of = partial(_points_metric, views, 0, 0, 0)
+    return _columns_reader(columns_metric, _column(attributes_metric), points_of) is not None
 
 
 def test_full_columns_are_read_as_columns_and_others_are_not() -> None:
@@ -84,7 +86,8 @@ def test_full_columns_are_read_as_columns_and_others_are_not() -> None:
     assert not read_by_columns(full_histogram_point(start_time_unix_nano=0), cumulative=True)
     assert not read_by_columns(full, full_histogram_point(min=None))
     assert not read_by_columns(full, full_histogram_point(count=0, bucket_counts=[0, 0, 0]))
-    assert not read_by_columns(full, full_histogram_point(exemplars=[Exemplar(as_int=1)]))
+    # exemplars: read per point beside the columns
+    assert read_by_columns(full, full_histogram_point(exemplars=[Exemplar(as_int=1)]))
     assert not read_by_columns(full, full_histogram_point(time_unix_nano=0))
     # one bucket layout for all points, or point by point
     assert not read_by_columns(full, full_histogram_point(explicit_bounds=[1.0, 3.0]))

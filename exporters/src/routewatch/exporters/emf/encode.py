@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from itertools import compress, pairwise
+from itertools import compress, pairwise, repeat
 from typing import Any
 
 import orjson
@@ -76,6 +76,7 @@ TRACE_IDS_KEY = "traceIds"
 # An exemplar's trace id as a reader has it: the SDK's int, OTLP's 16 bytes, or its hex text.
 # Events keep them so, deduplicated, and write at most `max_trace_ids` of them as hex.
 TraceId = int | bytes | str
+_TRACE_ID = operator.attrgetter("trace_id")
 _RESERVED = frozenset({"_aws", TRACE_IDS_KEY})
 _INT_SAFE = 9.2e18  # orjson writes ints up to 64 bits; larger ones go out as floats
 _CACHE_LIMIT = 65_536
@@ -828,10 +829,9 @@ class EmfBatch:
     # (`attributes` a mapping, `start_time_unix_nano`, `time_unix_nano`, `value` or `count`,
     # `sum`, `min`, `max`, `explicit_bounds`, `bucket_counts`, and `exemplars`): a metric's
     # points in one call, with what is per metric looked up once and, for points whose
-    # attributes are known by identity and that have no exemplars, the per-point methods'
-    # work done in the loop (one Python call per point instead of three). Any other point
-    # goes through the per-point method with the same arguments: the results are the same,
-    # point for point. `trace_ids_of` turns a point's exemplars into trace ids.
+    # attributes are known by identity, the per-point methods' work done in the loop (one
+    # Python call per point instead of three). Any other point goes through the per-point
+    # method with the same arguments: the results are the same, point for point.
 
     def number_points(
         self,
@@ -839,7 +839,6 @@ class EmfBatch:
         points: Iterable[Any],
         cumulative: bool,
         monotonic: bool,
-        trace_ids_of: Callable[[Any], Iterable[TraceId]],
     ) -> None:
         """The points of a sum (`monotonic`: a counter) or, not monotonic, of a gauge."""
         if not info.valid:
@@ -854,7 +853,7 @@ class EmfBatch:
             a = abs(value)
             entry = by_id.get(id(attrs := p.attributes or _EMPTY))
             if entry is None or not (MIN_MAGNITUDE <= a < _INT_SAFE or a == 0):
-                trace_ids = trace_ids_of(p.exemplars) if p.exemplars else None
+                trace_ids = exemplar_trace_ids(p.exemplars)
                 if monotonic:
                     start = p.start_time_unix_nano
                     self.sum(info, attrs, start, p.time_unix_nano, value, cumulative, trace_ids)
@@ -877,14 +876,13 @@ class EmfBatch:
                 values[name] = value
                 group.infos[name] = info
             if p.exemplars and (group.trace_ids is None or len(group.trace_ids) < limit):
-                self._trace_ids(group, trace_ids_of(p.exemplars))
+                self._trace_ids(group, map(_TRACE_ID, p.exemplars))
 
     def histogram_points(
         self,
         info: MetricInfo,
         points: Iterable[Any],
         cumulative: bool,
-        trace_ids_of: Callable[[Any], Iterable[TraceId]],
     ) -> None:
         """The points of an explicit-bucket histogram."""
         if not info.valid:
@@ -925,7 +923,7 @@ class EmfBatch:
                     bounds,
                     counts,
                     cumulative,
-                    trace_ids_of(p.exemplars) if p.exemplars else None,
+                    exemplar_trace_ids(p.exemplars),
                 )
                 known, layout = info.bounds, info.layout
                 size = -1 if layout is None or layout.size > MAX_VALUES_PER_ARRAY else layout.size
@@ -956,7 +954,7 @@ class EmfBatch:
                 group.infos[name] = info
                 group.deferred = True
             if p.exemplars and (group.trace_ids is None or len(group.trace_ids) < limit):
-                self._trace_ids(group, trace_ids_of(p.exemplars))
+                self._trace_ids(group, map(_TRACE_ID, p.exemplars))
 
     # -- reader interface, a metric's points at a time ------------------------------------------
     # The same results as the per-point methods, point for point (a metric whose points are
@@ -973,16 +971,18 @@ class EmfBatch:
         values: Sequence[float],
         *,
         recurring: bool = False,
+        exemplars: Sequence[Sequence[Any]] | None = None,
     ) -> None:
-        """The points of a gauge (or non-monotonic sum), without exemplars."""
+        """The points of a gauge (or non-monotonic sum)."""
         if not info.valid:
             return
         if not _sendable(values):
             gauge = self.gauge
-            for a, ts, value in zip(attrs, times, values, strict=True):
-                gauge(info, a, ts, value)
+            each = _each(exemplars, len(values))
+            for a, ts, value, ex in zip(attrs, times, values, each, strict=True):
+                gauge(info, a, ts, value, exemplar_trace_ids(ex))
             return
-        self._put_column(info, self._dims_column(attrs, recurring), times, values)
+        self._put_column(info, self._dims_column(attrs, recurring), times, values, exemplars)
 
     def sums(
         self,
@@ -994,15 +994,16 @@ class EmfBatch:
         cumulative: bool,
         *,
         recurring: bool = False,
+        exemplars: Sequence[Sequence[Any]] | None = None,
     ) -> None:
-        """The points of a monotonic sum, without exemplars (`starts` only matter when
-        `cumulative`)."""
+        """The points of a monotonic sum (`starts` only matter when `cumulative`)."""
         if not info.valid:
             return
         if not _sendable(values):
             add_sum = self.sum
-            for a, start, ts, value in zip(attrs, starts, times, values, strict=True):
-                add_sum(info, a, start, ts, value, cumulative)
+            each = _each(exemplars, len(values))
+            for a, start, ts, value, ex in zip(attrs, starts, times, values, each, strict=True):
+                add_sum(info, a, start, ts, value, cumulative, exemplar_trace_ids(ex))
             return
         dims = self._dims_column(attrs, recurring)
         if cumulative:
@@ -1011,9 +1012,9 @@ class EmfBatch:
                 number((res_key, name, d.series), start, ts, value)
                 for d, start, ts, value in zip(dims, starts, times, values, strict=True)
             ]
-            self._put_column(info, dims, times, deltas)
+            self._put_column(info, dims, times, deltas, exemplars)
             return
-        self._put_column(info, dims, times, values)
+        self._put_column(info, dims, times, values, exemplars)
 
     def histograms(
         self,
@@ -1030,9 +1031,10 @@ class EmfBatch:
         cumulative: bool,
         *,
         recurring: bool = False,
+        exemplars: Sequence[Sequence[Any]] | None = None,
     ) -> None:
-        """The points of an explicit-bucket histogram whose points share `bounds`, without
-        exemplars (`buckets`: each point's bucket counts)."""
+        """The points of an explicit-bucket histogram whose points share `bounds` (`buckets`:
+        each point's bucket counts)."""
         if not (info.valid and attrs):
             return
         layout = info.layout
@@ -1049,10 +1051,14 @@ class EmfBatch:
             )
         ):
             histogram = self.histogram
-            for a, start, ts, count, total, vmin, vmax, b in zip(
-                attrs, starts, times, counts, sums, mins, maxs, buckets, strict=True
+            each = _each(exemplars, len(counts))
+            for a, start, ts, count, total, vmin, vmax, b, ex in zip(
+                attrs, starts, times, counts, sums, mins, maxs, buckets, each, strict=True
             ):
-                histogram(info, a, start, ts, count, total, vmin, vmax, bounds, b, cumulative)
+                trace_ids = exemplar_trace_ids(ex)
+                histogram(
+                    info, a, start, ts, count, total, vmin, vmax, bounds, b, cumulative, trace_ids
+                )
             return
         dims = self._dims_column(attrs, recurring)
         if cumulative:
@@ -1070,10 +1076,11 @@ class EmfBatch:
             for count, total, vmin, vmax, b in zip(counts, sums, mins, maxs, buckets, strict=True)
         ]
         if size <= MAX_VALUES_PER_ARRAY:
-            self._put_column(info, dims, times, deferred, deferred=True)
+            self._put_column(info, dims, times, deferred, exemplars, deferred=True)
             return
         build = self._built_now
-        self._put_column(info, dims, times, [d and build(info, d) for d in deferred])
+        built = [d and build(info, d) for d in deferred]
+        self._put_column(info, dims, times, built, exemplars)
 
     def _dims_column(self, attrs: Sequence[Attributes], recurring: bool) -> list[_Dims]:
         if recurring:
@@ -1093,19 +1100,21 @@ class EmfBatch:
         dims: list[_Dims],
         times: Sequence[int],
         values: Sequence[Any],
+        exemplars: Sequence[Sequence[Any]] | None = None,
         deferred: bool = False,
     ) -> None:
         """`values[i]` (None: nothing to send; a list: the parts of a split histogram) into
-        the event of `dims[i]` at `times[i]` (`deferred`: the values are `Deferred`). When
-        every point has one value and the points share their time, their events are found a
-        column at a time, and that column of events is reused by the next metrics of the same
-        attribute sets."""
+        the event of `dims[i]` at `times[i]`, with the trace ids of `exemplars[i]` (`deferred`:
+        the values are `Deferred`). When every point has one value and the points share their
+        time, their events are found a column at a time, and that column of events is reused
+        by the next metrics of the same attribute sets."""
         if not values:
             return
         ts = times[0]
         if len(times) == times.count(ts) and None not in values and list not in map(type, values):
             name = info.name
-            for group, value in zip(self._groups_column(dims, ts), values, strict=True):
+            groups = self._groups_column(dims, ts)
+            for group, value in zip(groups, values, strict=True):
                 known = group.values
                 if name in known:
                     group.add_again(info, value)
@@ -1114,16 +1123,24 @@ class EmfBatch:
                     group.infos[name] = info
                     if deferred:
                         group.deferred = True
+            if exemplars is not None:
+                limit = self._enc.config.max_trace_ids
+                for group, ex in zip(groups, exemplars, strict=True):
+                    if ex and (group.trace_ids is None or len(group.trace_ids) < limit):
+                        self._trace_ids(group, map(_TRACE_ID, ex))
             return
         add = self._add
-        for d, ts, value in zip(dims, times, values, strict=True):
+        for d, ts, value, ex in zip(
+            dims, times, values, _each(exemplars, len(values)), strict=True
+        ):
             if value is None:
                 continue
+            trace_ids = exemplar_trace_ids(ex)
             if type(value) is list:
                 for part in value:
-                    add(info, d, ts, part, None)
+                    add(info, d, ts, part, trace_ids)
             else:
-                add(info, d, ts, value, None)
+                add(info, d, ts, value, trace_ids)
 
     def _groups_column(self, dims: list[_Dims], ts_ns: int) -> list[_Group]:
         key = (self._ctx, ts_ns, id(dims))
@@ -1461,6 +1478,17 @@ def _chunks(layer: _Layer) -> Iterator[tuple[dict[str, Any], dict[str, MetricInf
     for i in range(0, len(names), MAX_METRICS_PER_DIRECTIVE):
         chunk = names[i : i + MAX_METRICS_PER_DIRECTIVE]
         yield {n: layer.values[n] for n in chunk}, {n: layer.infos[n] for n in chunk}
+
+
+def exemplar_trace_ids(exemplars: Sequence[Any] | None) -> Iterator[TraceId] | None:
+    """The trace ids of a point's exemplars (objects with a `trace_id`: the SDK's int,
+    OTLP's bytes), read as its event takes them; None without exemplars."""
+    return map(_TRACE_ID, exemplars) if exemplars else None
+
+
+def _each(column: Sequence[Any] | None, n: int) -> Iterable[Any]:
+    """An optional column of `n` items: None for each when absent."""
+    return column if column is not None else repeat(None, n)
 
 
 def _trace_id_text(tid: TraceId) -> str:

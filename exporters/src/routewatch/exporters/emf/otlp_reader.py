@@ -32,9 +32,8 @@ reads even that as protobuf does.
 
 from __future__ import annotations
 
-import operator
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -44,7 +43,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
-from routewatch.exporters.emf.encode import EmfBatch
+from routewatch.exporters.emf.encode import EmfBatch, exemplar_trace_ids
 from routewatch.exporters.emf.otlp_attributes import (
     AttributeCache,
     AttributeColumn,
@@ -120,13 +119,18 @@ def _plan(views: RequestViews, by_columns: bool) -> list[tuple[dict[str, Any], l
             metrics = zip(sm.metrics, sm_attrs.metrics, strict=True)
             for m, (metric, metric_attrs) in enumerate(metrics):
                 column = _column(metric_attrs)
-                read = _columns_reader(metric, column) if by_columns else None
+                points_of = partial(_points_metric, views, r, s, m)
+                read = _columns_reader(metric, column, points_of) if by_columns else None
                 if read is None:
-                    by_points = views.points.resource_metrics[r].scope_metrics[s].metrics[m]
-                    read = partial(_read_metric, metric=by_points, column=column)
+                    read = partial(_read_metric, metric=points_of(), column=column)
                 reads.append(read)
         plan.append((attributes(rm.resource.attributes), reads))
     return plan
+
+
+def _points_metric(views: RequestViews, r: int, s: int, m: int) -> Any:
+    """Metric `m` of scope `s` of resource `r`, of the points view."""
+    return views.points.resource_metrics[r].scope_metrics[s].metrics[m]
 
 
 def _column(metric: Any) -> AttributeColumn:
@@ -149,11 +153,14 @@ def _full(n: int, *columns: Any) -> bool:
     return all(len(c) == n for c in columns)
 
 
-def _columns_reader(metric: Any, column: AttributeColumn) -> _Read | None:
+def _columns_reader(
+    metric: Any, column: AttributeColumn, points_of: Callable[[], Any]
+) -> _Read | None:
     """A reader of `metric` (of the columns view) a column at a time, if its columns allow
     (None if not): metrics without points; monotonic sums, gauges and explicit-bucket
-    histograms without exemplars, whose points all have their time, value or count and
-    buckets (and start time if cumulative)."""
+    histograms whose points all have their time, value or count and buckets (and start time
+    if cumulative). Exemplars (merged in the columns view) are read per point from the
+    points view (`points_of`: the metric there)."""
     kind = metric.WhichOneof("data")
     name, unit = metric.name, metric.unit
     n = len(column)
@@ -167,8 +174,9 @@ def _columns_reader(metric: Any, column: AttributeColumn) -> _Read | None:
         return None
     data = getattr(metric, kind)
     cols = data.data_points
+    exemplars = None
     if cols.exemplars:
-        return None
+        exemplars = [p.exemplars for p in getattr(points_of(), kind).data_points]
     # delta conversion (which needs start times) for monotonic sums and histograms
     converts = kind == "histogram" or (kind == "sum" and data.is_monotonic)
     cumulative = converts and data.aggregation_temporality == _CUMULATIVE
@@ -178,7 +186,7 @@ def _columns_reader(metric: Any, column: AttributeColumn) -> _Read | None:
     if not _full(n, times, starts):
         return None
     if kind == "histogram":
-        return _histogram_columns(name, unit, cols, column, starts, times, cumulative)
+        return _histogram_columns(name, unit, cols, column, starts, times, cumulative, exemplars)
     # whichever each point has: all the one or all the other (a point with both is read by
     # points, where the last one written wins, as protobuf has it)
     doubles, ints = cols.as_double[:], cols.as_int[:]
@@ -194,10 +202,11 @@ def _columns_reader(metric: Any, column: AttributeColumn) -> _Read | None:
             values,
             cumulative,
             recurring=True,
+            exemplars=exemplars,
         )
     # Gauges, and non-monotonic sums (levels such as up-down counters).
     return lambda batch: batch.gauges(
-        batch.metric(name, unit), column, times, values, recurring=True
+        batch.metric(name, unit), column, times, values, recurring=True, exemplars=exemplars
     )
 
 
@@ -217,6 +226,7 @@ def _histogram_columns(
     starts: list[int],
     times: list[int],
     cumulative: bool,
+    exemplars: list[Any] | None,
 ) -> _Read | None:
     n = len(column)
     counts, all_bounds, all_buckets = cols.count[:], cols.explicit_bounds[:], cols.bucket_counts[:]
@@ -248,6 +258,7 @@ def _histogram_columns(
         buckets,
         cumulative,
         recurring=True,
+        exemplars=exemplars,
     )
 
 
@@ -256,14 +267,6 @@ def _value(point: Any) -> float:
     if (value := point.as_double) or point.WhichOneof("value") == "as_double":
         return value
     return point.as_int
-
-
-_TRACE_ID = operator.attrgetter("trace_id")
-
-
-def _trace_ids(exemplars: Iterable[Any]) -> Iterator[bytes]:
-    # read as the event takes them: none once it has its fill
-    return map(_TRACE_ID, exemplars)
 
 
 def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:
@@ -285,7 +288,7 @@ def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:
                 p.time_unix_nano,
                 _value(p),
                 cumulative,
-                _trace_ids(p.exemplars) if p.exemplars else None,
+                exemplar_trace_ids(p.exemplars),
             )
     elif kind in ("gauge", "sum"):
         # Gauges, and non-monotonic sums (levels such as up-down counters).
@@ -298,7 +301,7 @@ def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:
                 attrs,
                 p.time_unix_nano,
                 _value(p),
-                _trace_ids(p.exemplars) if p.exemplars else None,
+                exemplar_trace_ids(p.exemplars),
             )
     elif kind == "histogram":
         hdata = metric.histogram
@@ -334,7 +337,7 @@ def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:
                 bounds,
                 counts,
                 cumulative,
-                _trace_ids(h.exemplars) if h.exemplars else None,
+                exemplar_trace_ids(h.exemplars),
             )
     elif kind == "exponential_histogram":
         edata = metric.exponential_histogram
@@ -358,7 +361,7 @@ def _read_metric(batch: EmfBatch, metric: Any, column: AttributeColumn) -> None:
                 e.negative.offset,
                 e.negative.bucket_counts,
                 cumulative,
-                _trace_ids(e.exemplars) if e.exemplars else None,
+                exemplar_trace_ids(e.exemplars),
             )
     elif kind == "summary":
         info = batch.metric(name, unit)

@@ -6,8 +6,6 @@ create the batch with `stable_attributes=True`.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
@@ -19,7 +17,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from routewatch.exporters.emf.encode import EmfBatch
+from routewatch.exporters.emf.encode import EmfBatch, exemplar_trace_ids
 
 STABLE_ATTRIBUTES = True
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
@@ -34,27 +32,19 @@ def read_sdk_metrics(batch: EmfBatch, data: MetricsData) -> None:
                 _read_metric(batch, metric.name, metric.unit, metric.data)
 
 
-_TRACE_ID = operator.attrgetter("trace_id")
-
-
-def _trace_ids(exemplars: Sequence[Any]) -> Iterator[int]:
-    # read as the event takes them: none once it has its fill
-    return map(_TRACE_ID, exemplars)
-
-
 def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> None:
     if isinstance(data, Sum) and data.is_monotonic:
         info = batch.metric(name, unit, counter=True)
         cumulative = data.aggregation_temporality == _CUMULATIVE
-        batch.number_points(info, data.data_points, cumulative, True, _trace_ids)
+        batch.number_points(info, data.data_points, cumulative, True)
     elif isinstance(data, Gauge | Sum):
         # Non-monotonic sums (up-down counters) are levels: sent as gauges.
         info = batch.metric(name, unit)
-        batch.number_points(info, data.data_points, False, False, _trace_ids)
+        batch.number_points(info, data.data_points, False, False)
     elif isinstance(data, Histogram):
         info = batch.metric(name, unit)
         cumulative = data.aggregation_temporality == _CUMULATIVE
-        batch.histogram_points(info, data.data_points, cumulative, _trace_ids)
+        batch.histogram_points(info, data.data_points, cumulative)
     elif isinstance(data, ExponentialHistogram):
         info = batch.metric(name, unit)
         cumulative = data.aggregation_temporality == _CUMULATIVE
@@ -75,5 +65,5 @@ def _read_metric(batch: EmfBatch, name: str, unit: str | None, data: Any) -> Non
                 e.negative.offset,
                 e.negative.bucket_counts,
                 cumulative,
-                _trace_ids(e.exemplars) if e.exemplars else None,
+                exemplar_trace_ids(e.exemplars),
             )
