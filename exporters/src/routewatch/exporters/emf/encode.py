@@ -847,7 +847,6 @@ class EmfBatch:
         name = info.name
         number = self._delta.number if cumulative and monotonic else None
         res = self._res_series
-        limit = self._enc.config.max_trace_ids
         for p in points:
             value = p.value
             a = abs(value)
@@ -875,8 +874,8 @@ class EmfBatch:
             else:
                 values[name] = value
                 group.infos[name] = info
-            if p.exemplars and (group.trace_ids is None or len(group.trace_ids) < limit):
-                self._trace_ids(group, map(_TRACE_ID, p.exemplars))
+            if p.exemplars:
+                self._exemplars(group, p.exemplars)
 
     def histogram_points(
         self,
@@ -895,7 +894,6 @@ class EmfBatch:
         # layouts that may need splitting go through the per-point method
         known, layout = info.bounds, info.layout
         size = -1 if layout is None or layout.size > MAX_VALUES_PER_ARRAY else layout.size
-        limit = self._enc.config.max_trace_ids
         for p in points:
             attrs = p.attributes or _EMPTY
             entry = by_id.get(id(attrs))
@@ -953,8 +951,8 @@ class EmfBatch:
                 values[name] = value
                 group.infos[name] = info
                 group.deferred = True
-            if p.exemplars and (group.trace_ids is None or len(group.trace_ids) < limit):
-                self._trace_ids(group, map(_TRACE_ID, p.exemplars))
+            if p.exemplars:
+                self._exemplars(group, p.exemplars)
 
     # -- reader interface, a metric's points at a time ------------------------------------------
     # The same results as the per-point methods, point for point (a metric whose points are
@@ -1124,10 +1122,9 @@ class EmfBatch:
                     if deferred:
                         group.deferred = True
             if exemplars is not None:
-                limit = self._enc.config.max_trace_ids
                 for group, ex in zip(groups, exemplars, strict=True):
-                    if ex and (group.trace_ids is None or len(group.trace_ids) < limit):
-                        self._trace_ids(group, map(_TRACE_ID, ex))
+                    if ex:
+                        self._exemplars(group, ex)
             return
         add = self._add
         for d, ts, value, ex in zip(
@@ -1359,6 +1356,12 @@ class EmfBatch:
             slot = self._slots[key] = {}
         self._slot, self._slot_ts = slot, ts_ns
         return slot
+
+    def _exemplars(self, group: _Group, exemplars: Sequence[Any]) -> None:
+        """A point's exemplars' trace ids into its event: none read once it has its fill."""
+        known = group.trace_ids
+        if known is None or len(known) < self._enc.config.max_trace_ids:
+            self._trace_ids(group, map(_TRACE_ID, exemplars))
 
     def _trace_ids(self, group: _Group, trace_ids: Iterable[TraceId]) -> None:
         """Exemplar trace ids into the event (deduplicated, at most `max_trace_ids`; empty
