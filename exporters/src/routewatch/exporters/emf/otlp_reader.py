@@ -6,12 +6,13 @@ Two entry points, one path: `read_otlp_metrics_bytes` reads a serialised
 a request message and reads the bytes.
 
 A metric whose points all carry the fields its kind needs (nearly always) is read a column at
-a time, each column one C call, and handed to the batch as columns; other metrics point by
-point (attributes and bucket arrays as bytes either way). Point attributes come, a metric at a
-time, from a process-wide `AttributeColumns` cache keyed by the metric in the attributes view,
-and else point by point from a process-wide `AttributeCache` (see `otlp_attributes`): either
-way the same tuple objects for the same attributes, so create the batch with
-`stable_attributes=True`.
+a time, each column one C call, and handed to the batch as columns (with, when its points
+have exemplars, which the columns view merges, each point's exemplars from the points view);
+other metrics point by point (attributes and bucket arrays as bytes either way). Point
+attributes come, a metric at a time, from a process-wide `AttributeColumns` cache keyed by the
+metric in the attributes view, and else point by point from a process-wide `AttributeCache`
+(see `otlp_attributes`): either way the same tuple objects for the same attributes, so create
+the batch with `stable_attributes=True`.
 
 The whole request is parsed and checked before the first point reaches the batch, so bytes
 that are not a request raise `MalformedRequestError` having changed nothing (delta state
