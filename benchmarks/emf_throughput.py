@@ -99,11 +99,11 @@ def make_metrics_data(
     now = start + 60 * 10**9 * scale
     temp = AggregationTemporality[temporality.upper()]
     bounds = bucket_bounds(buckets)
-    spread = 40 if buckets == 15 else max(40, 2 * buckets)
+    spread = max_observations(buckets)
     attr_sets = attribute_sets(per_metric, metrics, attributes)
     out = []
     for i in range(metrics):
-        kind = mix if mix != "mixed" else ("counters" if i % 2 == 0 else "histograms")
+        kind = metric_kind(mix, i)
         attrs = attr_sets[i]
         if kind == "counters":
             dps = [NumberDataPoint(a, start, now, rnd.randint(1, 1000) * scale) for a in attrs]
@@ -165,6 +165,16 @@ def make_metrics_data(
     scope = ScopeMetrics(InstrumentationScope("bench"), out, "")
     resource = Resource({"service.name": "router", "service.namespace": "hybrid"})
     return MetricsData([ResourceMetrics(resource, [scope], "")])
+
+
+def metric_kind(mix: str, i: int) -> str:
+    """The kind of metric `i` of `mix` (`mixed`: counters and histograms, alternating)."""
+    return mix if mix != "mixed" else ("counters" if i % 2 == 0 else "histograms")
+
+
+def max_observations(buckets: int) -> int:
+    """A histogram point holds 1 to this many observations (drawn per point)."""
+    return 40 if buckets == 15 else max(40, 2 * buckets)
 
 
 def bucket_bounds(buckets: int) -> list[float]:
@@ -255,11 +265,11 @@ class Recorder:
             from opentelemetry.sdk.trace import TracerProvider
 
             self.tracer = TracerProvider().get_tracer("bench")
-        self.spread = 40 if a.buckets == 15 else max(40, 2 * a.buckets)
+        self.spread = max_observations(a.buckets)
         self.attrs = attribute_sets(a.points // a.metrics, 1, a.attributes)[0]
         self.instruments: list[tuple[str, Any]] = []
         for i in range(a.metrics):
-            kind = a.mix if a.mix != "mixed" else ("counters" if i % 2 == 0 else "histograms")
+            kind = metric_kind(a.mix, i)
             if kind == "counters":
                 inst: Any = meter.create_counter(f"hybrid_routing.counter{i}", unit="{request}")
             elif kind == "gauges":
