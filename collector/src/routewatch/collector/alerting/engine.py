@@ -198,7 +198,7 @@ class Engine:
         min_samples = rule.config.min_samples
         warming = now - self.started_at < rule.span
         absent = rule.config.kind == "absent"
-        crosses = rule.crosses
+        severity_for = rule.severity_for
         cutoff = now - rule.span
         time_dependent, compute = rw.time_dependent, rw.compute
         if keys is None:
@@ -211,25 +211,22 @@ class Engine:
             entries = window.entries
             if entries and entries[0][0] <= cutoff:
                 window.evict(cutoff)
-            reading: Reading | None = None
             if window.dirty or time_dependent:
-                reading = compute(window, now)
-                window.value, window.samples = reading
+                reading = window.reading = compute(window, now)
                 window.dirty, changed = False, True
             else:
+                reading = window.reading
                 changed = not window.stepped
             window.stepped = True
             fp = index.get(key)
             if fp is None:
                 # No alert: only a new reading that crosses a threshold can start one.
-                value = window.value
-                if not changed or value is None or (not absent and not crosses(value)):
+                value = reading[0]
+                if not changed or value is None or (not absent and severity_for(value) is None):
                     continue
                 current = None
             else:
                 current = states.get(fp)
-            if reading is None:
-                reading = Reading(window.value, window.samples)
             seen.add(key)
             self._step(rule, key, current, reading, min_samples, warming, now)
         if keys is not None:

@@ -113,10 +113,6 @@ def any_value_text(value: AnyValue) -> str:
     return ""
 
 
-def attributes(kvs: Iterable[KeyValue]) -> dict[str, str]:
-    return dict(attribute_items(kvs))
-
-
 def attribute_items(kvs: Iterable[KeyValue]) -> AttributeItems:
     # string_value first: nearly every attribute is a string, and WhichOneof costs more.
     return tuple([(kv.key, kv.value.string_value or any_value_text(kv.value)) for kv in kvs])

@@ -60,10 +60,9 @@ class SeriesWindow:
         "hc",
         "hists",
         "last_seen",
-        "samples",
+        "reading",
         "stepped",
         "total",
-        "value",
     )
 
     def __init__(self, now: float) -> None:
@@ -73,10 +72,8 @@ class SeriesWindow:
         self.first_seen = now
         self.last_seen = now
         self.dirty = True
-        # The last reading as two numbers: an evaluation reads the value of every series, and
-        # builds a Reading only for those that step an alert.
-        self.value: float | None = None
-        self.samples = 0.0
+        # The last reading (value and samples), computed when the window changed.
+        self.reading = NO_DATA
         # False when `reading` changed since the engine last stepped alerts on it.
         self.stepped = False
         self.gauge = False
@@ -206,11 +203,7 @@ class RuleWindows:
         if t <= now - self.span:  # older than the window on arrival
             self.dropped_points += 1
             return None
-        window = self.series.get(key)
-        if window is None:
-            window = self.window_for(key, now)
-        else:
-            self.series.move_to_end(key)
+        window = self.window_for(key, now)
         window.gauge = obs.kind == "gauge"
         window.add(t, amount, detail, obs.exemplars if exemplars is None else exemplars)
         entries = window.entries
@@ -226,9 +219,9 @@ class RuleWindows:
     def read(self, window: SeriesWindow, now: float) -> Reading:
         window.evict(now - self.rule.span)
         if window.dirty or self.time_dependent:
-            window.value, window.samples = self.compute(window, now)
+            window.reading = self.compute(window, now)
             window.dirty = window.stepped = False
-        return Reading(window.value, window.samples)
+        return window.reading
 
     def readings(
         self, now: float, keys: Iterable[SeriesKey] | None = None

@@ -178,16 +178,19 @@ class AlertsConnector:
         try:
             engine.evaluate(tick, touched)
         except Exception:
-            self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
-            self.settings.logger.exception("%s: evaluation after a batch failed", self.settings.id)
+            self._batch_failed()
 
     async def _flush(self, engine: Engine, tick: Tick) -> None:
         try:
             await self._emit(engine, engine.flush(tick), tick)
             self._persist(engine, refreshed=False)
         except Exception:
-            self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
-            self.settings.logger.exception("%s: evaluation after a batch failed", self.settings.id)
+            self._batch_failed()
+
+    def _batch_failed(self) -> None:
+        """Counted and logged (with the exception being handled), not raised."""
+        self.settings.telemetry.add(TICK_FAILED_METRIC, 1, self.settings.attributes)
+        self.settings.logger.exception("%s: evaluation after a batch failed", self.settings.id)
 
     async def run_once(self) -> float:
         """One tick: evaluate all rules when due, flush due groups, collect garbage, persist.
