@@ -198,7 +198,7 @@ class Engine:
         min_samples = rule.config.min_samples
         warming = now - self.started_at < rule.span
         absent = rule.config.kind == "absent"
-        severity_for = rule.severity_for
+        crosses = rule.crosses
         cutoff = now - rule.span
         time_dependent, compute = rw.time_dependent, rw.compute
         if keys is None:
@@ -222,7 +222,7 @@ class Engine:
             if fp is None:
                 # No alert: only a new reading that crosses a threshold can start one.
                 value = reading[0]
-                if not changed or value is None or (not absent and severity_for(value) is None):
+                if not changed or value is None or (not absent and not crosses(value)):
                     continue
                 current = None
             else:

@@ -6,7 +6,7 @@ A rule file is a YAML mapping with `rules:` (a list of rules) and optionally `in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -133,6 +133,13 @@ class Rule:
     thresholds: tuple[tuple[str, Comparison], ...]
     clear: Comparison | None
     annotations: Mapping[str, Template]
+    _checks: tuple[tuple[Callable[[float, float], bool], float], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        checks = tuple((c.fn, c.bound) for _, c in self.thresholds)
+        object.__setattr__(self, "_checks", checks)  # frozen: set once here
 
     @property
     def name(self) -> str:
@@ -149,6 +156,16 @@ class Rule:
             assert c.numerator is not None and c.denominator is not None
             return {c.numerator.metric, c.denominator.metric}
         return {c.metric}
+
+    def crosses(self, value: float) -> bool:
+        """Whether `value` crosses any threshold (`severity_for` is not None), answered from
+        flat (operator, bound) pairs: this runs for every changed series on every tick."""
+        if value != value:  # NaN crosses none (`!=` would say it does)
+            return False
+        for fn, bound in self._checks:  # noqa: SIM110 (a loop is cheaper than any())
+            if fn(value, bound):
+                return True
+        return False
 
     def severity_for(self, value: float) -> tuple[str, Comparison] | None:
         """The most severe threshold `value` crosses (NaN crosses none)."""
