@@ -122,6 +122,16 @@ class Encoded:
         return REQUEST_TYPES[self.signal].FromString(self.payload)
 
 
+def wire_bytes(request: Data | Encoded) -> bytes:
+    """A request's wire form: the bytes it came as, or its message serialised."""
+    return request.payload if isinstance(request, Encoded) else request.SerializeToString()
+
+
+def message_of(request: Data | Encoded) -> Data:
+    """A request's message: parsed anew from its bytes (see `Encoded.decode`), or itself."""
+    return request.decode() if isinstance(request, Encoded) else request
+
+
 @runtime_checkable
 class Consumer(Protocol):
     async def consume(self, data: Data) -> None: ...

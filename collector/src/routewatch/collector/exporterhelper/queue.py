@@ -21,7 +21,7 @@ from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
-from routewatch.collector.component import REQUEST_TYPES, Data, Encoded, Signal
+from routewatch.collector.component import REQUEST_TYPES, Data, Encoded, Signal, wire_bytes
 from routewatch.collector.obsreport import count_items
 from routewatch.collector.storage import StorageClient
 
@@ -200,7 +200,7 @@ class PersistentQueue:
         await self._slots.reserve(block)
         key = f"{KEY_PREFIX}{self._seq:020d}"
         self._seq += 1
-        raw = data.payload if isinstance(data, Encoded) else data.SerializeToString()
+        raw = wire_bytes(data)
         try:
             await asyncio.to_thread(self._client.set, key, raw)
         except BaseException:

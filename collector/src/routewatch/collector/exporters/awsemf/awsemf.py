@@ -26,11 +26,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
+from routewatch.collector.component import (
+    CreateSettings,
+    Data,
+    Encoded,
+    Host,
+    Signal,
+    wire_bytes,
 )
-
-from routewatch.collector.component import CreateSettings, Data, Encoded, Host, Signal
 from routewatch.collector.errors import PermanentError, RetryableError
 from routewatch.collector.exporterhelper import new_exporter
 from routewatch.collector.exporters.awsemf.config import Config
@@ -44,7 +47,6 @@ from routewatch.exporters.emf import DeltaTracker, Destinations, EmfEncoder, Sta
 from routewatch.exporters.emf.otlp_reader import (
     STABLE_ATTRIBUTES,
     MalformedRequestError,
-    read_otlp_metrics,
     read_otlp_metrics_bytes,
 )
 from routewatch.exporters.emf.sinks import CloudWatchLogsSink, EmfSink, LineSink
@@ -144,12 +146,8 @@ class AwsEmfExporter:
                 raise RetryableError(f"{self._settings.id}: shut down")
             batch = self._encoder.batch(stable_attributes=STABLE_ATTRIBUTES)
             try:
-                if isinstance(data, Encoded):
-                    read_otlp_metrics_bytes(batch, data.payload)
-                elif isinstance(data, ExportMetricsServiceRequest):
-                    read_otlp_metrics(batch, data)
-                else:  # the exporter helper refuses other signals before this
-                    raise PermanentError(f"{self._settings.id}: not a metrics request")
+                # (the exporter helper has refused other signals)
+                read_otlp_metrics_bytes(batch, wire_bytes(data))
             except MalformedRequestError as err:  # nothing was fed: no state to undo
                 raise PermanentError(f"{self._settings.id}: {err}") from err
             try:

@@ -11,7 +11,14 @@ from typing import Any
 
 import grpc
 
-from routewatch.collector.component import CreateSettings, Data, Encoded, Host, Signal
+from routewatch.collector.component import (
+    CreateSettings,
+    Data,
+    Encoded,
+    Host,
+    Signal,
+    wire_bytes,
+)
 from routewatch.collector.exporters.otlp.config import OtlpExporterConfig
 from routewatch.collector.exporters.otlp.grpc_status import classify
 from routewatch.collector.exporters.otlp.tls import grpc_credentials
@@ -51,7 +58,7 @@ class OtlpGrpcClient:
         wire = WIRES[self.signal]
         self._export = channel.unary_unary(
             f"/{wire.grpc_service}/Export",
-            request_serializer=_serialize,
+            request_serializer=wire_bytes,
             response_deserializer=wire.response_type.FromString,
         )
         self._channel = channel
@@ -80,9 +87,3 @@ class OtlpGrpcClient:
         self._export = None
         if channel is not None:
             await channel.close()
-
-
-def _serialize(request: Data | Encoded) -> bytes:
-    if isinstance(request, Encoded):
-        return request.payload
-    return request.SerializeToString()

@@ -17,7 +17,15 @@ import aiohttp
 from google.rpc import status_pb2
 
 from routewatch.collector import otlpjson
-from routewatch.collector.component import CreateSettings, Data, Encoded, Host, Signal
+from routewatch.collector.component import (
+    CreateSettings,
+    Data,
+    Encoded,
+    Host,
+    Signal,
+    message_of,
+    wire_bytes,
+)
 from routewatch.collector.errors import PermanentError, RetryableError, ThrottledError
 from routewatch.collector.exporters.otlp.tls import ssl_context
 from routewatch.collector.exporters.otlp_http.config import OtlpHttpExporterConfig
@@ -58,10 +66,9 @@ class OtlpHttpClient:
 
     def _body(self, request: Data | Encoded) -> bytes:
         if self.config.encoding == "proto":
-            raw = request.payload if isinstance(request, Encoded) else request.SerializeToString()
+            raw = wire_bytes(request)
         else:
-            data = request.decode() if isinstance(request, Encoded) else request
-            raw = otlpjson.encode(data)
+            raw = otlpjson.encode(message_of(request))
         if self.config.compression != "gzip":
             return raw
         compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)

@@ -26,6 +26,7 @@ from routewatch.collector.component import (
     Host,
     Signal,
     deliver,
+    message_of,
 )
 from routewatch.collector.errors import PermanentError, RetryableError
 from routewatch.collector.obsreport import DropLog, count_items
@@ -87,9 +88,6 @@ class BatchProcessor:
     def _items(self, entry: Entry) -> int:
         return entry.items if isinstance(entry, Encoded) else count_items(self._signal, entry)
 
-    def _message(self, entry: Entry) -> Data:
-        return entry.decode() if isinstance(entry, Encoded) else entry
-
     async def _send(self, entry: Entry) -> None:
         if isinstance(entry, Encoded):
             await deliver(self._next, None, entry)
@@ -119,7 +117,7 @@ class BatchProcessor:
     async def _send_now(self, entry: Entry, count: int) -> None:
         limit = self._config.send_batch_max_size
         if limit and count > limit:
-            for chunk in split(self._message(entry), self._signal, limit):
+            for chunk in split(message_of(entry), self._signal, limit):
                 await self._send(chunk)
         else:
             await self._send(entry)
@@ -130,14 +128,12 @@ class BatchProcessor:
         self._buffer, self._pending = [], 0
         limit = self._config.send_batch_max_size
         over = bool(limit) and count > limit
-        if len(buffered) == 1 and not over:
-            return buffered, count
-        encoded = [e for e in buffered if isinstance(e, Encoded)]
-        if not over and len(encoded) == len(buffered):
-            payload = b"".join(e.payload for e in encoded)
+        if not over and all(isinstance(e, Encoded) for e in buffered):
+            payload = b"".join(e.payload for e in buffered)
             return [Encoded(self._signal, payload, count)], count
-        # Correctness first: a mixed buffer or one to split goes through messages.
-        merged = merge([self._message(e) for e in buffered])
+        # Correctness first: a mixed buffer or one to split goes through messages (one
+        # message alone is its own merge).
+        merged = merge([message_of(e) for e in buffered])
         if over:
             return list(split(merged, self._signal, limit)), count
         return [merged], count

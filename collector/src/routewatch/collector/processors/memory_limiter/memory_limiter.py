@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import NoReturn
 
 import psutil
 
@@ -23,7 +22,6 @@ from routewatch.collector.component import (
     Encoded,
     Forwarder,
     Host,
-    Signal,
     deliver,
     needs_message,
 )
@@ -101,20 +99,19 @@ class MemoryLimiter(Forwarder):
         """Pass both forms on (see `component.deliver`), or refuse."""
         if self.refusing:
             if encoded is not None:
-                self._refuse(encoded.signal, encoded.items)
-            assert data is not None
-            signal = signal_of(data)
-            self._refuse(signal, count_items(signal, data))
+                signal, count = encoded.signal, encoded.items
+            else:
+                assert data is not None
+                signal = signal_of(data)
+                count = count_items(signal, data)
+            self._settings.telemetry.add(
+                "otelcol_processor_refused_" + ITEM_NAME[signal], count, self._labels
+            )
+            raise RetryableError(
+                "data refused due to high memory usage",
+                retry_after=float(self._config.check_interval),
+            )
         await deliver(self._next, data, encoded)
-
-    def _refuse(self, signal: Signal, count: int) -> NoReturn:
-        self._settings.telemetry.add(
-            "otelcol_processor_refused_" + ITEM_NAME[signal], count, self._labels
-        )
-        raise RetryableError(
-            "data refused due to high memory usage",
-            retry_after=float(self._config.check_interval),
-        )
 
     async def shutdown(self) -> None:
         if self._task is not None:
