@@ -28,12 +28,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from collector_throughput import STEADY_RATE, trace_request
+from collector_throughput import STEADY_RATE, loadgen  # (it puts tests/ on the path)
 from support.ports import free_port
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
-METHOD = f"/{SERVICE}/Export"
 RESPONSE = ExportTraceServiceResponse().SerializeToString()
 
 
@@ -58,24 +56,9 @@ def _cpu() -> float:
 
 
 def _client(port: int, spans: int, seconds: float) -> subprocess.Popen[bytes]:
-    """The load: a client in its own process, so its CPU is not counted."""
-    cmd = [sys.executable, __file__, "--client", str(port), "--spans", str(spans)]
-    return subprocess.Popen([*cmd, "--seconds", str(seconds)])
-
-
-def run_client(port: int, spans: int, seconds: float) -> None:
-    body = trace_request(spans).SerializeToString()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        call = channel.unary_unary(METHOD)
-        interval = spans / STEADY_RATE
-        next_at = time.monotonic()
-        end = next_at + seconds
-        while time.monotonic() < end:
-            call(body, timeout=10)
-            next_at += interval
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+    """The load: collector_throughput's paced client, in its own process (its CPU is not
+    counted)."""
+    return loadgen(f"127.0.0.1:{port}", "traces", seconds, STEADY_RATE, 1, spans)
 
 
 def measure_sync(spans: int, seconds: float) -> float:
@@ -87,7 +70,7 @@ def measure_sync(spans: int, seconds: float) -> float:
     try:
         time.sleep(0.5)
         cpu, start = _cpu(), time.monotonic()
-        _client(port, spans, seconds).wait()
+        _client(port, spans, seconds).communicate()
         return 100 * (_cpu() - cpu) / (time.monotonic() - start)
     finally:
         server.stop(None)
@@ -102,11 +85,7 @@ async def measure_aio(spans: int, seconds: float) -> float:
     try:
         await asyncio.sleep(0.5)
         cpu, start = _cpu(), time.monotonic()
-        client = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--client", str(port), "--spans", str(spans),
-            "--seconds", str(seconds),
-        )  # fmt: skip
-        await client.wait()
+        await asyncio.to_thread(_client(port, spans, seconds).communicate)
         return 100 * (_cpu() - cpu) / (time.monotonic() - start)
     finally:
         await server.stop(None)
@@ -116,12 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sizes", default="100,256,512", help="spans per request")
-    parser.add_argument("--client", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--spans", type=int, default=512, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.client:
-        run_client(args.client, args.spans, args.seconds)
-        return
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"bare OTLP trace server at {STEADY_RATE:,} spans/s, CPU % of one core (load {load})")
     for spans in (int(s) for s in args.sizes.split(",")):
