@@ -52,15 +52,11 @@ def packed_quantile(q: float, bounds: Bounds, packed: int, hint: int) -> tuple[f
     if total <= 0:
         return None, hint
     rank = q * total
-    if 0 < hint < n:
-        below = (packed >> (_BITS * (hint - 1))) & _MASK
+    if 0 <= hint < n:
+        below = (packed >> (_BITS * (hint - 1))) & _MASK if hint else 0
         upto = (packed >> (_BITS * hint)) & _MASK
         if below < rank <= upto:  # exactly the bucket bisect_left would find
             return _interpolate(bounds, hint, rank, below, upto), hint
-    elif hint == 0:
-        upto = packed & _MASK
-        if rank <= upto and upto > 0:
-            return _interpolate(bounds, 0, rank, 0, upto), 0
     cumulative = unpack(packed, n)
     i, below_i = _bucket(cumulative, rank)
     return _interpolate(bounds, i, rank, below_i, cumulative[i]), i
